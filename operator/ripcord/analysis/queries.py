@@ -1,0 +1,241 @@
+"""PromQL: the built-in selectors of each metric source, and custom-query templating.
+
+Pure: strings in, strings out. Two rules keep the queries honest:
+
+* Built-in metrics select **raw series** (no ``rate``/``sum``): the arithmetic happens in
+  :mod:`ripcord.analysis.counters`, after per-series reset handling.
+* Workloads are told apart by **workload** (the Deployment, through the pod name
+  ``<deployment>-<pod-template-hash>-<suffix>``, or a workload label the gateway/mesh
+  sets), never by a pod label that would have to change at promotion.
+
+Custom templates get their variables substituted textually; every value is validated as a
+Kubernetes name (or is a regex/duration built here), so a Release cannot inject PromQL
+through a name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Callable, Mapping, Sequence
+
+from .counters import Labels
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+#: The variables a custom query template may use.
+TEMPLATE_VARIABLES = ("namespace", "release", "workload", "canary", "stable", "pod_regex", "window")
+
+
+class TemplateError(ValueError):
+    """A custom query template that cannot be rendered (unknown variable, bad value)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceProfile:
+    """Where a source's request counter and latency histogram live, and how they are labelled.
+
+    ``workload_label`` set: a series belongs to the workload whose name equals that label
+    (a gateway or mesh that knows its backend's Deployment). Unset: it belongs to the
+    Deployment its ``pod_label`` names, through the pod name pattern.
+    """
+
+    name: str
+    requests_metric: str
+    duration_metric: str  # the histogram's ``_bucket`` series
+    duration_unit_s: float = 1.0  # seconds per unit of the ``le`` bounds (Istio: 0.001)
+    namespace_label: str = "namespace"
+    workload_label: str | None = None
+    pod_label: str | None = "pod"  # the serving pod, for per-pod counts (None: not known)
+    code_label: str = "code"
+    error_codes: str = "5.."  # regex, fully matched against the code label
+    le_label: str = "le"
+    extra_matchers: str = ""  # e.g. 'reporter="source"'
+
+    def with_prefix(self, prefix: str) -> "SourceProfile":
+        """The profile with ``<prefix>_requests_total`` / ``<prefix>_request_duration_seconds_bucket``."""
+        if not re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", prefix):
+            raise TemplateError(f"not a metric name prefix: {prefix!r}")
+        return dataclasses.replace(self, requests_metric=f"{prefix}_requests_total",
+                                   duration_metric=f"{prefix}_request_duration_seconds_bucket",
+                                   duration_unit_s=1.0)
+
+    @classmethod
+    def from_mapping(cls, base: "SourceProfile", data: Mapping[str, object]) -> "SourceProfile":
+        """Override ``base`` with camelCase keys from the operator's configuration."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        changes: dict[str, object] = {}
+        for key, value in data.items():
+            name = re.sub(r"(?<!^)([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+            if name not in fields or name == "name":
+                raise ValueError(f"unknown metric source setting {key!r}; known: "
+                                 + ", ".join(sorted(_camel(f) for f in fields if f != "name")))
+            changes[name] = value
+        out = dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+        re.compile(out.error_codes)
+        return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+#: The sandbox demo app, and any app exporting the Prometheus client conventions.
+APP = SourceProfile(name="app", requests_metric="http_requests_total",
+                    duration_metric="http_request_duration_seconds_bucket")
+
+#: The sandbox gateway stand-in (modelled on Istio's client-side view).
+GATEWAY = SourceProfile(name="gateway", requests_metric="gateway_requests_total",
+                        duration_metric="gateway_request_duration_seconds_bucket",
+                        workload_label="backend_workload", pod_label="backend_pod")
+
+#: Istio, as seen by the calling side (gateway or client sidecars): sees refused and hung
+#: connections (503 UF, 504 UT) that the destination never counts. No per-pod labels.
+ISTIO = SourceProfile(name="istio", requests_metric="istio_requests_total",
+                      duration_metric="istio_request_duration_milliseconds_bucket", duration_unit_s=0.001,
+                      namespace_label="destination_workload_namespace", workload_label="destination_workload",
+                      pod_label=None, code_label="response_code", extra_matchers='reporter="source"')
+
+#: Istio, as reported by the destination's sidecar (the pod's own view, with ``pod``).
+ISTIO_DESTINATION = dataclasses.replace(ISTIO, name="istio-destination", pod_label="pod",
+                                        extra_matchers='reporter="destination"')
+
+PRESETS: Mapping[str, SourceProfile] = {p.name: p for p in (APP, GATEWAY, ISTIO, ISTIO_DESTINATION)}
+
+
+# --------------------------------------------------------------------- names, quoting
+
+def check_name(value: str, what: str, *, subdomain: bool = False) -> str:
+    pattern = _DNS_SUBDOMAIN if subdomain else _DNS_LABEL
+    if not isinstance(value, str) or len(value) > 253 or not pattern.fullmatch(value):
+        raise TemplateError(f"{what} {value!r} is not a valid Kubernetes name")
+    return value
+
+
+def quote(value: str) -> str:
+    """A PromQL double-quoted string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _regex_literal(name: str) -> str:
+    # Kubernetes names hold only [a-z0-9.-]; '.' is the one regex metacharacter.
+    return name.replace(".", "[.]")
+
+
+def pod_regex(deployment: str) -> str:
+    """The RE2 pattern of the pods of a Deployment: ``<name>-<template hash>-<suffix>``.
+
+    Prometheus anchors label regexes, and neither segment may hold ``-``, so ``web-a``
+    does not match the pods of a Deployment ``web-a-b``.
+    """
+    check_name(deployment, "deployment", subdomain=True)
+    return f"{_regex_literal(deployment)}-[a-z0-9]+-[a-z0-9]+"
+
+
+def window(seconds: float, scrape_interval_s: float) -> str:
+    """A range for ``rate()``: the interval, but at least 4 scrape intervals (so a range
+    always holds several samples even with one missed scrape)."""
+    return f"{max(1, math.ceil(max(seconds, 4 * scrape_interval_s)))}s"
+
+
+# --------------------------------------------------------------------- built-in queries
+
+def selector(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
+    """The label matchers selecting every series of ``workloads`` in one query."""
+    check_name(namespace, "namespace")
+    if not workloads:
+        raise TemplateError("no workload to select")
+    names = [check_name(w, "deployment", subdomain=True) for w in workloads]
+    matchers = [f"{profile.namespace_label}={quote(namespace)}"]
+    if profile.workload_label:
+        if len(names) == 1:
+            matchers.append(f"{profile.workload_label}={quote(names[0])}")
+        else:
+            matchers.append(f"{profile.workload_label}=~{quote('|'.join(_regex_literal(n) for n in names))}")
+    else:
+        if profile.pod_label is None:
+            raise TemplateError(f"metric source {profile.name!r} has neither a workload nor a pod label")
+        if len(names) == 1:
+            pattern = pod_regex(names[0])
+        else:
+            pattern = "(" + "|".join(_regex_literal(n) for n in names) + ")-[a-z0-9]+-[a-z0-9]+"
+        matchers.append(f"{profile.pod_label}=~{quote(pattern)}")
+    if profile.extra_matchers:
+        matchers.append(profile.extra_matchers)
+    return "{" + ",".join(matchers) + "}"
+
+
+def requests_query(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
+    """Raw request counter series of the workloads (every code, pod, path...)."""
+    return profile.requests_metric + selector(profile, namespace, workloads)
+
+
+def duration_query(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
+    """Raw latency histogram bucket series of the workloads."""
+    return profile.duration_metric + selector(profile, namespace, workloads)
+
+
+def workload_of(profile: SourceProfile, workloads: Sequence[str]) -> Callable[[Labels], str | None]:
+    """Which of ``workloads`` a series belongs to (None: neither)."""
+    if profile.workload_label:
+        label = profile.workload_label
+        wanted = set(workloads)
+        return lambda labels: labels.get(label) if labels.get(label) in wanted else None
+    patterns = [(w, re.compile(pod_regex(w))) for w in workloads]
+    pod_label = profile.pod_label or "pod"
+
+    def owner(labels: Labels) -> str | None:
+        pod = labels.get(pod_label, "")
+        for name, pattern in patterns:
+            if pattern.fullmatch(pod):
+                return name
+        return None
+
+    return owner
+
+
+# ---------------------------------------------------------------------- custom queries
+
+def variables(*, namespace: str, release: str, workload: str, canary: str, stable: str,
+              window_: str) -> dict[str, str]:
+    """The variables of a custom template, for the workload being judged."""
+    check_name(namespace, "namespace")
+    check_name(release, "release", subdomain=True)
+    for name, what in ((workload, "workload"), (canary, "canary"), (stable, "stable")):
+        check_name(name, what, subdomain=True)
+    if not re.fullmatch(r"[0-9]+(ms|s|m|h)", window_):
+        raise TemplateError(f"window {window_!r} is not a PromQL duration")
+    return {"namespace": namespace, "release": release, "workload": workload, "canary": canary,
+            "stable": stable, "pod_regex": pod_regex(workload), "window": window_}
+
+
+def template_variables(template: str) -> list[str]:
+    return _VARIABLE.findall(template)
+
+
+def check_template(template: str) -> None:
+    """Raise :class:`TemplateError` for an empty template or an unknown variable."""
+    if not template or not template.strip():
+        raise TemplateError("custom metric needs a query")
+    unknown = sorted(set(template_variables(template)) - set(TEMPLATE_VARIABLES))
+    if unknown:
+        raise TemplateError(f"unknown variable(s) {', '.join('{{' + u + '}}' for u in unknown)} in query; "
+                            f"known: {', '.join('{{' + v + '}}' for v in TEMPLATE_VARIABLES)}")
+    if "{{" in _VARIABLE.sub("", template):
+        raise TemplateError("'{{' without a valid variable name and '}}' in query")
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Substitute ``{{ name }}`` (spaces optional) with ``values[name]``."""
+    check_template(template)
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in values:
+            raise TemplateError(f"no value for {{{{{name}}}}}")
+        return values[name]
+
+    return _VARIABLE.sub(sub, template)
