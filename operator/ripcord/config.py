@@ -1,0 +1,342 @@
+"""The operator's own configuration: which Prometheus and webhook addresses may be used.
+
+A Release is written by application teams; the operator runs with cluster credentials
+inside the cluster network. If a Release could name any URL, the operator would fetch
+(Prometheus) or post (webhooks) wherever a tenant asks: a server-side request forgery
+hole. So every address comes from here, the platform team's file, and a Release only
+*names* an allowed Prometheus (or repeats an allowed address). Credentials and CA bundles
+come from Secrets in the operator's own namespace, read through a callable passed in, so
+this module stays pure and testable.
+
+File: ``$RIPCORD_CONFIG`` (YAML), or the defaults below when unset::
+
+    namespace: ripcord-system          # where credential Secrets live
+    prometheus:
+      default: http://prometheus.monitoring.svc:9090    # a URL, or a mapping as below
+      instances:
+        team-a:
+          url: https://prometheus.team-a.svc:9090
+          bearerTokenSecret: {name: prom-team-a, key: token}   # or just "prom-team-a"
+          caSecret: {name: prom-team-a, key: ca.crt}
+          insecureSkipVerify: false
+          timeoutSeconds: 2            # hard limit of one query
+          scrapeIntervalSeconds: 15    # sets windows and the settling lag
+    webhooks:
+      allowedUrls: [https://hooks.slack.com/services/]
+    metricSources:                     # how the built-in metrics find their series
+      gateway: {preset: istio}         # or field overrides, e.g. {codeLabel: status}
+    analysis:
+      deadlineSeconds: 8               # one analysis, all queries together
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable, Mapping, Optional
+from urllib.parse import urlsplit
+
+import yaml
+
+from .analysis.queries import APP, GATEWAY, PRESETS, SourceProfile
+
+#: Reads a Secret: (namespace, name) -> its data, values already decoded to text.
+SecretReader = Callable[[str, str], Mapping[str, str]]
+
+DEFAULT_PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
+ENV_CONFIG = "RIPCORD_CONFIG"
+ENV_PROMETHEUS_URL = "RIPCORD_PROMETHEUS_URL"  # convenience for local runs without a file
+
+
+class ConfigError(ValueError):
+    """The operator's configuration file is invalid."""
+
+
+class NotAllowed(Exception):
+    """A Release asks for an address the operator's configuration does not allow."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretKeyRef:
+    name: str
+    key: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PromInstance:
+    """A Prometheus as configured (credentials by reference)."""
+
+    name: str
+    url: str
+    timeout_s: float = 2.0
+    bearer_token_secret: Optional[SecretKeyRef] = None
+    ca_secret: Optional[SecretKeyRef] = None
+    insecure_skip_verify: bool = False
+    scrape_interval_s: float = 15.0
+    settle_s: Optional[float] = None  # default: min(scrape interval, 2 s)
+
+
+@dataclasses.dataclass(frozen=True)
+class PromEndpoint:
+    """A Prometheus ready to query: address, limits, and the credentials read from Secrets."""
+
+    name: str
+    url: str
+    timeout_s: float = 2.0
+    bearer_token: Optional[str] = dataclasses.field(default=None, repr=False)
+    ca_pem: Optional[str] = dataclasses.field(default=None, repr=False)
+    insecure_skip_verify: bool = False
+    scrape_interval_s: float = 15.0
+    settle_s: float = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorConfig:
+    namespace: str = "ripcord-system"
+    prometheus_default: PromInstance = dataclasses.field(
+        default_factory=lambda: PromInstance("default", DEFAULT_PROMETHEUS_URL))
+    prometheus_instances: Mapping[str, PromInstance] = dataclasses.field(default_factory=dict)
+    webhook_allowed_urls: tuple[str, ...] = ()
+    metric_sources: Mapping[str, SourceProfile] = dataclasses.field(
+        default_factory=lambda: {"app": APP, "gateway": GATEWAY})
+    analysis_deadline_s: float = 8.0
+
+    # ------------------------------------------------------------------ prometheus
+
+    def allowed_prometheus(self) -> dict[str, PromInstance]:
+        return {"default": self.prometheus_default, **self.prometheus_instances}
+
+    def find_prometheus(self, ref: Any) -> PromInstance:
+        """The configured instance a Release's ``analysis.prometheus`` names.
+
+        ``ref`` has ``name`` and optional ``address`` (a ``PrometheusRef`` or a mapping).
+        An address must be one of the configured URLs; a name must be configured.
+        """
+        name = _get(ref, "name") or "default"
+        address = _get(ref, "address")
+        allowed = self.allowed_prometheus()
+        names = ", ".join(sorted(allowed))
+        if address:
+            wanted = _normal_url(address)
+            candidates = [allowed[name]] if name != "default" and name in allowed else list(allowed.values())
+            for inst in candidates:
+                if _normal_url(inst.url) == wanted:
+                    return inst
+            raise NotAllowed(f"Prometheus address {address!r} is not allowed by the operator's configuration; "
+                             f"name one of the allowed Prometheus instances instead ({names})")
+        if name not in allowed:
+            raise NotAllowed(f"Prometheus {name!r} is not in the operator's configuration; allowed: {names}")
+        return allowed[name]
+
+    def resolve_prometheus(self, ref: Any, secret_reader: Optional[SecretReader] = None) -> PromEndpoint:
+        """Resolve a Release's Prometheus reference to an endpoint with its credentials.
+
+        Raises :class:`NotAllowed` for an address or name not configured, and
+        :class:`ConfigError` when a referenced Secret or key cannot be read.
+        """
+        inst = self.find_prometheus(ref)
+        token = self._secret(inst.bearer_token_secret, secret_reader, inst.name) if inst.bearer_token_secret else None
+        ca = self._secret(inst.ca_secret, secret_reader, inst.name) if inst.ca_secret else None
+        settle = inst.settle_s if inst.settle_s is not None else min(inst.scrape_interval_s, 2.0)
+        return PromEndpoint(name=inst.name, url=inst.url.rstrip("/"), timeout_s=inst.timeout_s,
+                            bearer_token=token.strip() if token else None, ca_pem=ca,
+                            insecure_skip_verify=inst.insecure_skip_verify,
+                            scrape_interval_s=inst.scrape_interval_s, settle_s=settle)
+
+    def _secret(self, ref: SecretKeyRef, reader: Optional[SecretReader], instance: str) -> str:
+        if reader is None:
+            raise ConfigError(f"Prometheus {instance!r} needs Secret {ref.name!r} but no Secret reader is set")
+        try:
+            data = reader(self.namespace, ref.name)
+        except Exception as e:  # noqa: BLE001 - any failure is reported the same way
+            raise ConfigError(f"cannot read Secret {self.namespace}/{ref.name} for Prometheus {instance!r}: {e}") from e
+        if not data or ref.key not in data:
+            raise ConfigError(f"Secret {self.namespace}/{ref.name} has no key {ref.key!r} "
+                              f"(needed by Prometheus {instance!r})")
+        return data[ref.key]
+
+    # -------------------------------------------------------------------- webhooks
+
+    def check_webhook_url(self, url: str) -> str:
+        """Return ``url`` if an allowed prefix covers it, else raise :class:`NotAllowed`.
+
+        Scheme, host and port must match exactly (so ``https://hooks.example.com`` does not
+        allow ``https://hooks.example.com.evil.net``) and the path must continue the prefix
+        at a ``/`` boundary.
+        """
+        try:
+            target = urlsplit(url)
+            target_port = target.port
+        except ValueError as e:
+            raise NotAllowed(f"webhook URL {url!r} is not a valid URL: {e}") from e
+        if target.scheme not in ("http", "https") or not target.hostname or target.username or target.password:
+            raise NotAllowed(f"webhook URL {url!r} must be http(s) with a host and no credentials")
+        for prefix in self.webhook_allowed_urls:
+            p = urlsplit(prefix)
+            if (p.scheme, (p.hostname or "").lower(), _port(p.scheme, p.port)) != \
+                    (target.scheme, target.hostname.lower(), _port(target.scheme, target_port)):
+                continue
+            base = p.path or "/"
+            path = target.path or "/"
+            if path == base or path.startswith(base if base.endswith("/") else base + "/"):
+                return url
+        raise NotAllowed(f"webhook URL {url!r} is not allowed by the operator's configuration "
+                         f"(webhooks.allowedUrls)")
+
+    # ------------------------------------------------------------------ sources
+
+    def source(self, name: str) -> SourceProfile:
+        try:
+            return self.metric_sources[name]
+        except KeyError:
+            raise ConfigError(f"no metric source {name!r}; configured: {', '.join(sorted(self.metric_sources))}") \
+                from None
+
+
+def _get(ref: Any, key: str) -> Any:
+    if ref is None:
+        return None
+    if isinstance(ref, Mapping):
+        return ref.get(key)
+    return getattr(ref, key, None)
+
+
+def _port(scheme: str, port: Optional[int]) -> int:
+    return port if port is not None else (443 if scheme == "https" else 80)
+
+
+def _normal_url(url: str) -> tuple[str, str, int, str]:
+    try:
+        u = urlsplit(url.strip())
+        return (u.scheme.lower(), (u.hostname or "").lower(), _port(u.scheme.lower(), u.port), u.path.rstrip("/"))
+    except ValueError:
+        return ("", url, 0, "")
+
+
+# ----------------------------------------------------------------------------- parsing
+
+def _secret_ref(value: Any, default_key: str, where: str) -> Optional[SecretKeyRef]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return SecretKeyRef(value, default_key)
+    if isinstance(value, Mapping) and isinstance(value.get("name"), str):
+        extra = set(value) - {"name", "key"}
+        if extra:
+            raise ConfigError(f"{where}: unknown keys {sorted(extra)}")
+        return SecretKeyRef(value["name"], str(value.get("key", default_key)))
+    raise ConfigError(f"{where}: expected a Secret name or {{name, key}}")
+
+
+_INSTANCE_KEYS = {"url", "bearerTokenSecret", "caSecret", "insecureSkipVerify", "timeoutSeconds",
+                  "scrapeIntervalSeconds", "settleSeconds"}
+
+
+def _positive(value: Any, where: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if not v > 0:
+        raise ConfigError(f"{where}: must be > 0")
+    return v
+
+
+def _instance(name: str, data: Any) -> PromInstance:
+    where = f"prometheus.instances.{name}" if name != "default" else "prometheus.default"
+    if isinstance(data, str):
+        data = {"url": data}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a URL or a mapping")
+    unknown = set(data) - _INSTANCE_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_INSTANCE_KEYS)}")
+    url = data.get("url")
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise ConfigError(f"{where}.url: expected an http(s) URL, got {url!r}")
+    settle = data.get("settleSeconds")
+    return PromInstance(
+        name=name, url=url,
+        timeout_s=_positive(data.get("timeoutSeconds", 2.0), f"{where}.timeoutSeconds"),
+        bearer_token_secret=_secret_ref(data.get("bearerTokenSecret"), "token", f"{where}.bearerTokenSecret"),
+        ca_secret=_secret_ref(data.get("caSecret"), "ca.crt", f"{where}.caSecret"),
+        insecure_skip_verify=bool(data.get("insecureSkipVerify", False)),
+        scrape_interval_s=_positive(data.get("scrapeIntervalSeconds", 15.0), f"{where}.scrapeIntervalSeconds"),
+        settle_s=None if settle is None else float(settle),
+    )
+
+
+def _check_keys(data: Mapping[str, Any], known: set[str], where: str) -> None:
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+
+
+def parse_config(data: Optional[Mapping[str, Any]], env: Mapping[str, str] | None = None) -> OperatorConfig:
+    """Build an :class:`OperatorConfig` from the file's parsed YAML (None: defaults)."""
+    env = os.environ if env is None else env
+    data = data or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError("configuration must be a mapping")
+    _check_keys(data, {"namespace", "prometheus", "webhooks", "metricSources", "analysis"}, "configuration")
+    prom = data.get("prometheus") or {}
+    _check_keys(prom, {"default", "instances"}, "prometheus")
+    default = _instance("default", prom.get("default") or env.get(ENV_PROMETHEUS_URL) or DEFAULT_PROMETHEUS_URL)
+    instances_raw = prom.get("instances") or {}
+    if not isinstance(instances_raw, Mapping):
+        raise ConfigError("prometheus.instances: expected a mapping of name to instance")
+    if "default" in instances_raw:
+        raise ConfigError("prometheus.instances: 'default' is reserved; set prometheus.default")
+    instances = {str(n): _instance(str(n), v) for n, v in instances_raw.items()}
+
+    hooks = data.get("webhooks") or {}
+    _check_keys(hooks, {"allowedUrls"}, "webhooks")
+    allowed = hooks.get("allowedUrls") or []
+    if not isinstance(allowed, list) or not all(isinstance(u, str) for u in allowed):
+        raise ConfigError("webhooks.allowedUrls: expected a list of URL prefixes")
+    for u in allowed:
+        parts = urlsplit(u)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"webhooks.allowedUrls: {u!r} is not an http(s) URL prefix with a host")
+
+    sources: dict[str, SourceProfile] = {"app": APP, "gateway": GATEWAY}
+    for name, spec in (data.get("metricSources") or {}).items():
+        if name not in sources:
+            raise ConfigError(f"metricSources: unknown source {name!r} (app, gateway)")
+        if not isinstance(spec, Mapping):
+            raise ConfigError(f"metricSources.{name}: expected a mapping")
+        spec = dict(spec)
+        base = sources[name]
+        if "preset" in spec:
+            preset = spec.pop("preset")
+            if preset not in PRESETS:
+                raise ConfigError(f"metricSources.{name}.preset: {preset!r}; known: {sorted(PRESETS)}")
+            base = PRESETS[preset]
+        try:
+            sources[name] = SourceProfile.from_mapping(base, spec)
+        except Exception as e:  # noqa: BLE001
+            raise ConfigError(f"metricSources.{name}: {e}") from e
+
+    analysis = data.get("analysis") or {}
+    _check_keys(analysis, {"deadlineSeconds"}, "analysis")
+    deadline = _positive(analysis.get("deadlineSeconds", 8.0), "analysis.deadlineSeconds")
+
+    return OperatorConfig(namespace=str(data.get("namespace") or env.get("RIPCORD_NAMESPACE") or "ripcord-system"),
+                          prometheus_default=default, prometheus_instances=instances,
+                          webhook_allowed_urls=tuple(allowed), metric_sources=sources,
+                          analysis_deadline_s=deadline)
+
+
+def load_config(path: Optional[str] = None, env: Mapping[str, str] | None = None) -> OperatorConfig:
+    """Read ``path`` (default ``$RIPCORD_CONFIG``); defaults when neither is set."""
+    env = os.environ if env is None else env
+    path = path or env.get(ENV_CONFIG)
+    if not path:
+        return parse_config(None, env)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration {path}: {e}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"configuration {path} is not valid YAML: {e}") from e
+    return parse_config(data, env)
