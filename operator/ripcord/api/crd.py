@@ -1,0 +1,141 @@
+"""Generate the Release CRD from the pydantic models.
+
+Pydantic's JSON Schema uses ``$ref``/``$defs`` and ``anyOf [X, null]`` for optional
+fields; a Kubernetes structural schema needs every node inlined and typed. This module
+turns one into the other, adds the status default that makes GitOps tools wait
+(``observedGeneration: -1``), and the printer columns. ``python -m ripcord.api.crd``
+prints the YAML that is committed as ``crds/release.yaml``.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from typing import Any
+
+import yaml
+
+from ripcord.api.models import GROUP, KIND, PLURAL, VERSION, ReleaseSpec, ReleaseStatus
+
+_KEEP = {"type", "properties", "items", "required", "enum", "default", "description", "minimum",
+         "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
+         "minItems", "maxItems", "format", "x-kubernetes-preserve-unknown-fields", "nullable"}
+
+PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Desired", "type": "string", "jsonPath": ".spec.version", "description": "version asked for"},
+    {"name": "Stable", "type": "string", "jsonPath": ".status.stable.version", "description": "version serving as stable"},
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+    {"name": "Weight", "type": "integer", "jsonPath": ".status.weight", "description": "canary weight asked, percent"},
+    {"name": "Last", "type": "string", "jsonPath": ".status.lastOutcome", "description": "outcome of the last rollout"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {"name": "Canary", "type": "string", "jsonPath": ".status.canary.version", "priority": 1},
+    {"name": "Effective", "type": "number", "jsonPath": ".status.effectiveWeight", "priority": 1,
+     "description": "canary share the data plane serves"},
+    {"name": "Step", "type": "integer", "jsonPath": ".status.rollout.step", "priority": 1},
+    {"name": "Verdict", "type": "string", "jsonPath": ".status.analysis.verdict", "priority": 1},
+    {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
+]
+
+
+def _structural(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_structural(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target = defs[node["$ref"].split("/")[-1]]
+        merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
+        return _structural(merged, defs)
+    if "anyOf" in node:
+        options = [o for o in node["anyOf"] if o.get("type") != "null"]
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
+        if len(options) == 1:
+            return _structural({**options[0], **rest}, defs)
+        raise ValueError(f"cannot make a structural schema of anyOf {node['anyOf']}")
+    if "const" in node:
+        node = {**{k: v for k, v in node.items() if k != "const"}, "enum": [node["const"]]}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties":
+            out[key] = {name: _structural(sub, defs) for name, sub in value.items()}
+        elif key == "items":
+            out[key] = _structural(value, defs)
+        elif key == "additionalProperties":
+            if isinstance(value, dict) and value:
+                out[key] = _structural(value, defs)
+        elif key in _KEEP:
+            out[key] = value
+    if out.get("default") is None:
+        out.pop("default", None)
+    if out.get("x-kubernetes-preserve-unknown-fields"):
+        out = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+               **({"description": out["description"]} if "description" in out else {})}
+    elif "type" not in out and "properties" in out:
+        out["type"] = "object"
+    elif "type" not in out and "additionalProperties" in node:
+        out["type"] = "object"
+    if out.get("type") == "object" and "properties" not in out and "additionalProperties" not in out \
+            and not out.get("x-kubernetes-preserve-unknown-fields"):
+        out["x-kubernetes-preserve-unknown-fields"] = True
+    if "exclusiveMinimum" in out and not isinstance(out["exclusiveMinimum"], bool):
+        out["minimum"], out["exclusiveMinimum"] = out["exclusiveMinimum"], True
+    if "exclusiveMaximum" in out and not isinstance(out["exclusiveMaximum"], bool):
+        out["maximum"], out["exclusiveMaximum"] = out["exclusiveMaximum"], True
+    return out
+
+
+def model_schema(model: type, mode: str = "validation") -> dict[str, Any]:
+    raw = model.model_json_schema(by_alias=True, mode=mode)
+    defs = raw.pop("$defs", {})
+    return _structural(raw, defs)
+
+
+def _conditions_as_map(status: dict[str, Any]) -> None:
+    cond = status["properties"]["conditions"]
+    cond["x-kubernetes-list-type"] = "map"
+    cond["x-kubernetes-list-map-keys"] = ["type"]
+    cond["items"]["required"] = ["type", "status", "reason", "lastTransitionTime"]
+
+
+def crd() -> dict[str, Any]:
+    spec = model_schema(ReleaseSpec)
+    status = model_schema(ReleaseStatus, mode="serialization")
+    status.pop("required", None)
+    _conditions_as_map(status)
+    status["default"] = {"observedGeneration": -1}
+    schema = {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{PLURAL}.{GROUP}", "labels": {"app.kubernetes.io/name": "ripcord"}},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"kind": KIND, "listKind": f"{KIND}List", "plural": PLURAL, "singular": "release",
+                      "shortNames": ["rel"], "categories": ["all", "ripcord"]},
+            "versions": [{
+                "name": VERSION, "served": True, "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": PRINTER_COLUMNS,
+                "schema": {"openAPIV3Schema": schema},
+            }],
+        },
+    }
+
+
+def render() -> str:
+    header = "# Generated by `python -m ripcord.api.crd` from ripcord/api/models.py. Do not edit.\n"
+    return header + yaml.safe_dump(crd(), sort_keys=False, width=100)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,326 @@
+"""The Release API: pydantic models of spec and status.
+
+These models are the one source of truth: `ripcord.api.crd` generates the CRD's
+OpenAPI schema from them (`crds/release.yaml` is that output, committed, and a test
+checks they agree). Field names are the wire names (camelCase) through aliases.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+GROUP = "ripcord.dev"
+VERSION = "v1alpha1"
+KIND = "Release"
+PLURAL = "releases"
+
+DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """'1m30s' -> 90.0 seconds."""
+    if not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 5s, 2m, 1h30m)")
+    return sum(float(n) * _UNIT_S[u] for n, u in _DURATION_PART.findall(text))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def Duration(default: str, description: str) -> Any:  # noqa: N802 - reads as a type
+    return Field(default, pattern=DURATION_PATTERN, description=description)
+
+
+def Preserved(description: str) -> Any:  # noqa: N802
+    """A subtree the schema keeps as-is (a PodTemplateSpec, judge state)."""
+    return Field(None, description=description,
+                 json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
+
+
+# ----------------------------------------------------------------------------- spec
+
+class ServicePort(Model):
+    name: str = Field("http", max_length=63)
+    port: int = Field(80, ge=1, le=65535)
+    target_port: int = Field(8080, ge=1, le=65535, description="container port")
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+class ServiceSpec(Model):
+    ports: list[ServicePort] = Field(default_factory=lambda: [ServicePort()], min_length=1)
+
+
+class ParentRef(Model):
+    name: str
+    namespace: Optional[str] = None
+    section_name: Optional[str] = None
+
+
+class TrafficSpec(Model):
+    provider: Literal["replicas", "gateway-api"] = Field(
+        "replicas", description="replicas: share of ready pods behind one Service (quantised); "
+        "gateway-api: HTTPRoute backendRefs weights (exact)")
+    gateway_ref: Optional[ParentRef] = Field(None, description="gateway-api: the Gateway the HTTPRoute attaches to")
+    hostnames: Optional[list[str]] = None
+    canary_replicas: Optional[int] = Field(
+        None, ge=1, le=1000, description="gateway-api: canary pods during analysis (default: min(replicas, 3)); "
+        "several pods at a small weight let the judge tell a regression from pod-to-pod spread")
+    max_weight_drift: int = Field(
+        20, ge=0, le=100, description="replicas: a WeightQuantised condition is set when the effective weight "
+        "exceeds the asked weight by more than this many points")
+
+
+class MetricSpec(Model):
+    name: str = Field(..., min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    type: Literal["error-rate", "latency", "custom"] = "error-rate"
+    source: Literal["app", "gateway"] = Field(
+        "app", description="app: the application's own metrics; gateway: the ingress/mesh's metrics "
+        "(sees hangs and refused connections)")
+    judge: Literal["sequential", "threshold"] = Field(
+        "sequential", description="sequential: anytime-valid comparison with stable; threshold: fixed bounds")
+    max: Optional[float] = Field(None, ge=0, description="absolute bound (error ratio 0..1, latency seconds, custom value)")
+    max_ratio: Optional[float] = Field(None, gt=0, description="bound relative to stable: canary <= maxRatio * stable")
+    quantile: float = Field(0.99, gt=0, lt=1, description="latency: the quantile bounded by max/maxRatio")
+    threshold_seconds: float = Field(0.5, gt=0, description="latency: a request slower than this is slow")
+    query: Optional[str] = Field(
+        None, description="custom: a PromQL template giving one value; variables {{namespace}}, {{release}}, "
+        "{{workload}} (the workload judged), {{canary}}, {{stable}}, {{pod_regex}}, {{window}}")
+    metric_prefix: Optional[str] = Field(None, description="app/gateway metric name prefix override")
+
+
+def _default_metrics() -> list[MetricSpec]:
+    return [MetricSpec(name="error-rate", type="error-rate", source="app"),
+            MetricSpec(name="latency", type="latency", source="app", judge="threshold", max_ratio=2.0)]
+
+
+class PrometheusRef(Model):
+    name: str = Field("default", description="a Prometheus the operator's configuration allows")
+    address: Optional[str] = Field(None, description="must be listed in the operator's configuration")
+
+
+class JudgeSettings(Model):
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="bound on the chance of rolling back a healthy canary")
+    beta: float = Field(0.05, gt=0, lt=0.5, description="bound on the chance of promoting a canary worse than r1")
+    r0: float = Field(1.1, ge=1, description="tolerance: a canary up to r0 x stable is healthy")
+    r1: float = Field(2.0, gt=1, description="a canary at r1 x stable or worse must not be promoted")
+    circuit_breaker: float = Field(0.2, gt=0, le=1, description="canary error ratio that fails at once")
+
+
+class PodHealthSpec(Model):
+    ready_deadline: str = Duration("600s", "a canary pod not ready within this is a failure")
+    max_restarts: int = Field(1, ge=0, description="restarts of a canary container beyond this fail the rollout")
+    crash_loop: bool = Field(True, description="any canary container in CrashLoopBackOff fails the rollout")
+
+
+class AnalysisSpec(Model):
+    interval: str = Duration("10s", "how often each step is judged")
+    step_duration: str = Duration("30s", "minimum time at each step before it may pass")
+    min_requests: int = Field(50, ge=0, description="minimum canary requests per step before it may pass")
+    failure_threshold: int = Field(1, ge=1, description="threshold metrics: failed checks in a row that roll back")
+    prometheus: PrometheusRef = Field(default_factory=PrometheusRef)
+    metrics: list[MetricSpec] = Field(default_factory=_default_metrics)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    pod_health: PodHealthSpec = Field(default_factory=PodHealthSpec)
+    post_promotion_watch: str = Duration("60s", "previous stable kept warm; a breach moves traffic straight back")
+    max_duration: str = Duration("1h", "longest a rollout may run without a verdict; then it holds (never promotes)")
+    metrics_unavailable_limit: str = Duration("120s", "roll back when metrics stay unavailable this long")
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_names(cls, v: list[MetricSpec]) -> list[MetricSpec]:
+        names = [m.name for m in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"metric names must be unique: {names}")
+        return v
+
+
+class WebhookSpec(Model):
+    name: str
+    url: str = Field(..., description="must be listed in the operator's configuration")
+    type: Literal["generic", "slack"] = "generic"
+    events: list[Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]] = Field(
+        default_factory=lambda: ["rollback", "promotion", "stall"])
+    secret_ref: Optional[str] = Field(None, description="Secret with a `token` key sent as a bearer token")
+
+
+class WorkloadRef(Model):
+    name: str = Field(..., description="an existing Deployment to adopt; its template becomes the first stable")
+
+
+class ReleaseSpec(Model):
+    version: str = Field(..., min_length=1, max_length=128, description="the version label recorded in history")
+    replicas: int = Field(2, ge=1, le=1000)
+    template: Optional[dict[str, Any]] = Preserved("PodTemplateSpec of this version")
+    workload_ref: Optional[WorkloadRef] = None
+    service: ServiceSpec = Field(default_factory=ServiceSpec)
+    traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    steps: Optional[list[int]] = Field(None, min_length=1, max_length=50,
+                                       description="canary weights in percent, e.g. [5, 10, 25, 50]")
+    step_weight: Optional[int] = Field(None, ge=1, le=100)
+    max_weight: Optional[int] = Field(None, ge=1, le=100)
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    paused: bool = False
+    notifications: list[WebhookSpec] = Field(default_factory=list)
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        "Retain", description="Retain: deleting the Release leaves the stable Deployment and Service serving; "
+        "Delete: everything the Release owns goes with it")
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_increase(cls, v: Optional[list[int]]) -> Optional[list[int]]:
+        if v is None:
+            return v
+        if any(not 1 <= w <= 100 for w in v):
+            raise ValueError(f"steps are weights in percent, 1..100: {v}")
+        if any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"steps must increase: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ReleaseSpec":
+        if self.template is None and self.workload_ref is None:
+            raise ValueError("either template or workloadRef is required")
+        if self.steps is not None and self.step_weight is not None:
+            raise ValueError("give steps or stepWeight/maxWeight, not both")
+        if self.traffic.provider == "gateway-api" and self.traffic.gateway_ref is None:
+            raise ValueError("traffic.gatewayRef is required with the gateway-api provider")
+        return self
+
+    def weights(self) -> list[int]:
+        """The canary weights of the steps, before promotion (100 is never a step: promotion is)."""
+        if self.steps is not None:
+            ws = list(self.steps)
+        elif self.step_weight is not None:
+            top = self.max_weight or 50
+            ws = list(range(self.step_weight, top + 1, self.step_weight)) or [top]
+        else:
+            ws = [5, 10, 25, 50]
+        return [w for w in ws if w < 100] or [50]
+
+
+# --------------------------------------------------------------------------- status
+
+class Condition(Model):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(..., max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = Field("", max_length=32768)
+    last_transition_time: str
+    observed_generation: Optional[int] = None
+
+
+class Workload(Model):
+    slot: Literal["a", "b"]
+    deployment: str
+    version: str
+    template_hash: str
+
+
+class MetricResult(Model):
+    name: str
+    verdict: Literal["Pass", "Fail", "Inconclusive", "Unavailable"]
+    value: Optional[float] = None
+    stable_value: Optional[float] = None
+    bound: str = ""
+    message: str = ""
+
+
+class AnalysisStatus(Model):
+    at: Optional[str] = None
+    verdict: Optional[Literal["Pass", "Fail", "Inconclusive", "Unavailable"]] = None
+    step: Optional[int] = None
+    metrics: list[MetricResult] = Field(default_factory=list)
+    since: Optional[float] = Field(None, description="unix time the evidence so far starts from")
+    last_sample_at: Optional[float] = None
+    unavailable_since: Optional[str] = None
+    failed_checks: int = 0
+    preflight: Optional[str] = None
+    judge_state: Optional[dict[str, Any]] = Preserved("the judge's evidence, kept so a restart resumes it")
+
+
+class RollbackReason(Model):
+    kind: Literal["Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted"]
+    message: str
+    metric: Optional[str] = None
+    value: Optional[float] = None
+    bound: Optional[str] = None
+    weight: Optional[int] = None
+    at: str
+
+
+class TimelineEntry(Model):
+    at: str
+    event: str
+    weight: Optional[int] = None
+    message: str = ""
+
+
+class HistoryEntry(Model):
+    id: int
+    version: str
+    template_hash: str
+    outcome: Literal["Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed"]
+    started_at: str
+    ended_at: Optional[str] = None
+    step_reached: int = 0
+    weight_reached: int = 0
+    reason: Optional[RollbackReason] = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class RolloutStatus(Model):
+    """The rollout in flight; absent when the release is at rest."""
+
+    id: int
+    state: Literal["Progressing", "Promoting", "Watching", "RollingBack"]
+    step: int = 0
+    weight: int = 0
+    effective_weight: Optional[float] = None
+    step_started_at: str
+    settled_at: Optional[str] = Field(None, description="when the data plane first served this step's weight")
+    started_at: str
+    paused: bool = False
+    held: bool = Field(False, description="no verdict by analysis.maxDuration: holding, never promoting")
+    promote_requested: bool = False
+    reason: Optional[RollbackReason] = None
+
+
+class Acknowledged(Model):
+    promote: Optional[str] = None
+    abort: Optional[str] = None
+    pause: Optional[str] = None
+    resume: Optional[str] = None
+    retry: Optional[str] = None
+
+
+class ReleaseStatus(Model):
+    observed_generation: int = -1
+    phase: Optional[str] = Field(None, description="display only; conditions carry the state")
+    message: Optional[str] = None
+    conditions: list[Condition] = Field(default_factory=list)
+    stable: Optional[Workload] = None
+    canary: Optional[Workload] = None
+    previous: Optional[Workload] = Field(None, description="the former stable, kept warm through the watch")
+    rollout: Optional[RolloutStatus] = None
+    watch_until: Optional[str] = None
+    weight: int = 0
+    effective_weight: Optional[float] = None
+    last_outcome: Optional[str] = None
+    stalled_template_hash: Optional[str] = Field(None, description="the rolled-back template that stays rolled back")
+    analysis: Optional[AnalysisStatus] = None
+    acknowledged: Acknowledged = Field(default_factory=Acknowledged)
+    history: list[HistoryEntry] = Field(default_factory=list, max_length=20)
+    next_rollout_id: int = 1

@@ -1,0 +1,87 @@
+"""`ripcord run`: the operator process. `ripcord crd`: print the CRD.
+
+Kopf does the watching; this wires the reconciler (Kubernetes client, analyzer, notifier)
+into it, and sets the things Kopf must not default: finalizer, annotation prefixes,
+standalone mode (one active replica; leader election gates it, not Kopf's peering).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any, Optional, Sequence
+
+log = logging.getLogger("ripcord")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ripcord", description="Ripcord: canary releases for Kubernetes")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the operator")
+    run.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"), help="default: in-cluster or ~/.kube/config")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
+    scope.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
+    run.add_argument("--config", default=os.environ.get("RIPCORD_CONFIG"), help="operator configuration YAML")
+    run.add_argument("--log-format", choices=["text", "json"], default=os.environ.get("RIPCORD_LOG_FORMAT", "text"))
+    run.add_argument("--verbose", action="store_true")
+    run.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8080/healthz")
+    run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics on this port")
+    run.add_argument("--leader-elect", action="store_true", help="act only while holding the Lease")
+    run.add_argument("--lease-name", default="ripcord-operator")
+    run.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "ripcord-system"))
+    sub.add_parser("crd", help="print the Release CRD")
+    return p
+
+
+def _api_client(kubeconfig: Optional[str]) -> Any:
+    from kubernetes import client, config
+    if kubeconfig:
+        os.environ["KUBECONFIG"] = kubeconfig  # Kopf logs in from the same file
+        config.load_kube_config(config_file=kubeconfig)
+    else:
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            config.load_kube_config()
+    return client.ApiClient()
+
+
+def build_reconciler(api_client: Any, config_path: Optional[str]) -> Any:
+    from ripcord.reconcile import Reconciler
+    from ripcord.wiring import analyzer_and_checks, notifier_for, transition_hook
+    analyzer, check = analyzer_and_checks(api_client, config_path)
+    return Reconciler(api_client, analyzer=analyzer, check_prometheus=check,
+                      notifier=notifier_for(api_client, config_path), on_transition=transition_hook())
+
+
+def run(args: argparse.Namespace) -> int:
+    import kopf
+    kopf.configure(verbose=args.verbose,
+                   log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)
+    api_client = _api_client(args.kubeconfig)
+    from ripcord import operator as edge
+    from ripcord.wiring import start_leader_election, start_metrics
+    edge.install(build_reconciler(api_client, args.config))
+    if args.metrics_port:
+        start_metrics(args.metrics_port)
+    if args.leader_elect:
+        start_leader_election(api_client, args.lease_namespace, args.lease_name)
+    namespaces = args.namespace or []
+    kopf.run(standalone=True, clusterwide=not namespaces, namespaces=namespaces,
+             liveness_endpoint=args.liveness)
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "crd":
+        from ripcord.api.crd import render
+        sys.stdout.write(render())
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

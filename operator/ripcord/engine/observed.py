@@ -1,0 +1,92 @@
+"""What the engine sees: a snapshot of the world, gathered by the edge, with no I/O left in it."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Literal, Mapping, Optional
+
+from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
+
+Action = Literal["promote", "abort", "pause", "resume", "retry"]
+ACTIONS: tuple[Action, ...] = ("promote", "abort", "pause", "resume", "retry")
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotView:
+    """One of the two Deployments, as the cluster has it."""
+
+    slot: str
+    exists: bool = False
+    template_hash: Optional[str] = None
+    version: Optional[str] = None
+    replicas: int = 0
+    ready: int = 0  # ready pods of the Deployment's current template
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthBreach:
+    gate: str  # NotReady, Restarts, CrashLoop, ImagePull
+    pod: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisResult:
+    verdict: Literal["Pass", "Fail", "Inconclusive", "Unavailable"]
+    metrics: tuple[MetricResult, ...] = ()
+    judge_state: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    failed_checks: int = 0
+    failing: Optional[MetricResult] = None
+    error: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """A manual action asked through an annotation: ``<rollout-id>/<nonce>``."""
+
+    action: Action
+    raw: str
+    rollout_id: Optional[int]
+
+    @classmethod
+    def parse(cls, action: Action, raw: str) -> "Request":
+        head, _, _ = raw.partition("/")
+        try:
+            rid: Optional[int] = int(head)
+        except ValueError:
+            rid = None
+        return cls(action=action, raw=raw, rollout_id=rid)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdoptView:
+    """The Deployment named by ``workloadRef``."""
+
+    exists: bool
+    template: Optional[Mapping[str, Any]] = None
+    template_hash: Optional[str] = None
+    replicas: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Observed:
+    name: str
+    namespace: str
+    now: dt.datetime
+    generation: int
+    status: ReleaseStatus
+    spec: Optional[ReleaseSpec]
+    spec_error: Optional[str] = None  # why the spec cannot be acted on
+    spec_error_reason: str = "InvalidSpec"
+    desired_hash: Optional[str] = None  # hash of spec.template and what it references
+    template_error: Optional[str] = None  # the API server refused the template (dry run)
+    slots: Mapping[str, SlotView] = dataclasses.field(default_factory=dict)
+    effective_weight: Optional[float] = None  # canary share the data plane serves now, percent
+    health_breach: Optional[HealthBreach] = None  # the canary slot's pods
+    analysis: Optional[AnalysisResult] = None  # ran this cycle, if it was due
+    requests: Mapping[str, Request] = dataclasses.field(default_factory=dict)
+    adopt: Optional[AdoptView] = None
+    preflight: Optional[str] = None
+
+    def slot(self, name: str) -> SlotView:
+        return self.slots.get(name) or SlotView(slot=name)

@@ -1,0 +1,53 @@
+"""The Kopf edge: handlers that hand each Release to the reconciler. Thin on purpose.
+
+A timer per Release runs one reconcile per tick (observe, decide, record, act). Kopf's
+own bookkeeping uses Ripcord's finalizer and annotation prefix; the status is written by
+the reconciler, never by Kopf.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from ripcord.api.models import GROUP, PLURAL, VERSION
+from ripcord.reconcile import Reconciler
+
+log = logging.getLogger("ripcord.operator")
+
+FINALIZER = "ripcord.dev/finalizer"
+TICK_S = float(os.environ.get("RIPCORD_TICK_SECONDS", "1.0"))
+
+_state: dict[str, Any] = {}
+
+
+def install(reconciler: Reconciler) -> None:
+    _state["reconciler"] = reconciler
+
+
+def _reconciler() -> Reconciler:
+    return _state["reconciler"]
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="ripcord.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="ripcord.dev", key="last-handled-configuration")
+    settings.posting.level = logging.WARNING  # Ripcord posts its own Events
+    settings.watching.server_timeout = 60
+    settings.watching.client_timeout = 90
+    settings.execution.max_workers = int(os.environ.get("RIPCORD_WORKERS", "8"))
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=TICK_S, sharp=False, backoff=1.0)
+def reconcile(name: str, namespace: str, **_: Any) -> None:
+    _reconciler().reconcile(namespace, name)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, id="deletion-policy", backoff=2.0)
+def deleted(body: kopf.Body, **_: Any) -> None:
+    _reconciler().release_deleted(dict(body))

@@ -1,0 +1,103 @@
+"""One reconcile of one Release: observe, decide, record, act — in that order.
+
+The status is written (with optimistic concurrency) before anything else happens; if
+that write conflicts, nothing is acted on and the next tick starts again from a fresh
+read. Events and notifications follow the status write; the cluster changes come last.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any, Callable, Mapping, Optional
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from ripcord.actuate.kube import Actuator
+from ripcord.api.models import GROUP, PLURAL, VERSION, ReleaseSpec, ReleaseStatus
+from ripcord.engine.decide import decide, traffic_intent
+from ripcord.engine.plan import Notification, Plan
+from ripcord.observe import Observer
+from ripcord.traffic import provider_for
+from ripcord.traffic.base import deployment_name
+
+log = logging.getLogger("ripcord.reconcile")
+
+Notifier = Callable[[Mapping[str, Any], ReleaseSpec, Notification, Mapping[str, Any]], None]
+TransitionHook = Callable[[Mapping[str, Any], Optional[Mapping[str, Any]], Mapping[str, Any]], None]
+
+
+class Reconciler:
+    def __init__(self, api_client: client.ApiClient, *, analyzer: Any = None,
+                 check_prometheus: Optional[Callable[[ReleaseSpec], Optional[str]]] = None,
+                 notifier: Optional[Notifier] = None, on_transition: Optional[TransitionHook] = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self.custom = client.CustomObjectsApi(api_client)
+        self.observer = Observer(api_client, analyzer=analyzer, check_prometheus=check_prometheus)
+        self.actuator = Actuator(api_client)
+        self.notifier = notifier
+        self.on_transition = on_transition
+        self.clock = clock
+
+    def fetch(self, namespace: str, name: str) -> Optional[dict[str, Any]]:
+        try:
+            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def reconcile(self, namespace: str, name: str) -> Optional[Plan]:
+        started = time.monotonic()
+        body = self.fetch(namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None
+        obs = self.observer.observe(body, self.clock())
+        plan = decide(obs)
+        old = ReleaseStatus.model_validate(body.get("status") or {}).wire()
+        new = plan.status.wire()
+        if new != old:
+            try:
+                body = self.actuator.write_status(body, new)
+            except ApiException as exc:
+                if exc.status == 409:
+                    log.info("%s/%s changed while deciding; deciding again", namespace, name)
+                    return None
+                raise
+            if self.on_transition is not None:
+                self.on_transition(body, body.get("status") and old, new)
+        for event in plan.events:
+            log.info("%s/%s %s: %s", namespace, name, event.reason, event.message)
+            self.actuator.post_event(body, event)
+        if plan.act and obs.spec is not None:
+            for note in plan.notifications:
+                if self.notifier is not None:
+                    self.notifier(body, obs.spec, note, new)
+            self.actuator.apply(body, obs.spec, plan)
+        log.debug("%s/%s reconciled in %.3fs", namespace, name, time.monotonic() - started)
+        return plan
+
+    def release_deleted(self, body: Mapping[str, Any]) -> None:
+        """deletionPolicy Retain: the stable keeps serving after the Release is gone."""
+        try:
+            spec = ReleaseSpec.model_validate(body.get("spec") or {})
+        except Exception:  # an invalid Release never created anything beyond what it owns
+            return
+        if spec.deletion_policy != "Retain":
+            return
+        status = ReleaseStatus.model_validate(body.get("status") or {})
+        if status.stable is None:
+            return
+        ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        intent = traffic_intent(status.model_copy(update={"rollout": None, "canary": None}))
+        assert intent is not None
+        from ripcord.actuate.kube import owner_reference
+        owner = owner_reference(body)
+        for obj in provider_for(spec.traffic.provider).objects(name, ns, spec, intent):
+            self.actuator.ensure_object(obj, owner)
+        for slot in ("a", "b"):
+            if slot != status.stable.slot:
+                self.actuator.scale(ns, deployment_name(name, slot), 0)
+        self.actuator.orphan(body)
+        log.info("%s/%s deleted with deletionPolicy Retain: %s keeps serving", ns, name, status.stable.version)

@@ -1,0 +1,91 @@
+"""The traffic provider interface.
+
+A provider is pure: it says how many canary pods a weight needs, what the data plane
+will serve, builds the objects that carry the weights (Services, HTTPRoute), and reads
+the effective weight back from objects the edge fetched. ``ripcord.actuate`` writes what
+it builds; ``ripcord.observe`` fetches what it reads.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Optional, Protocol, Sequence
+
+from ripcord.api.models import ReleaseSpec
+from ripcord.engine.plan import TrafficIntent
+
+RELEASE_LABEL = "ripcord.dev/release"
+SLOT_LABEL = "ripcord.dev/slot"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "ripcord"}
+SLOTS = ("a", "b")
+
+
+def other_slot(slot: str) -> str:
+    return "b" if slot == "a" else "a"
+
+
+def deployment_name(release: str, slot: str) -> str:
+    return f"{release}-{slot}"
+
+
+def slot_selector(release: str, slot: str) -> dict[str, str]:
+    return {RELEASE_LABEL: release, SLOT_LABEL: slot}
+
+
+def service_ports(spec: ReleaseSpec) -> list[dict[str, Any]]:
+    return [{"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}
+            for p in spec.service.ports]
+
+
+def slot_service(release: str, namespace: str, slot: str, spec: ReleaseSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": deployment_name(release, slot), "namespace": namespace,
+                     "labels": {**MANAGED_BY, RELEASE_LABEL: release, SLOT_LABEL: slot}},
+        "spec": {"selector": slot_selector(release, slot), "ports": service_ports(spec)},
+    }
+
+
+def ready_share(pods: Sequence[Mapping[str, Any]], canary_slot: str) -> Optional[float]:
+    """Canary share (percent) of the ready pods in ``pods``; None when none is ready."""
+    ready = [p for p in pods if _is_ready(p)]
+    if not ready:
+        return None
+    canary = sum(1 for p in ready if (p.get("metadata", {}).get("labels") or {}).get(SLOT_LABEL) == canary_slot)
+    return 100.0 * canary / len(ready)
+
+
+def _is_ready(pod: Mapping[str, Any]) -> bool:
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        return False
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def quantised_canary_pods(stable_pods: int, weight: int) -> int:
+    """Canary pods beside ``stable_pods`` so the canary's share is as close to ``weight`` as possible, at least 1."""
+    if weight <= 0:
+        return 0
+    if weight >= 100:
+        return stable_pods
+    return max(1, math.floor(weight * stable_pods / (100 - weight) + 0.5))
+
+
+class TrafficProvider(Protocol):
+    name: str
+
+    def canary_replicas(self, spec: ReleaseSpec, weight: int) -> int:
+        """Canary pods while the canary serves ``weight`` percent."""
+
+    def expected_weight(self, spec: ReleaseSpec, weight: int) -> float:
+        """What the data plane will serve when ``weight`` is asked (quantised for replicas)."""
+
+    def settled(self, spec: ReleaseSpec, weight: int, effective: Optional[float], canary_ready: int) -> bool:
+        """The data plane serves the asked weight with the canary's pods ready."""
+
+    def objects(self, release: str, namespace: str, spec: ReleaseSpec, intent: TrafficIntent) -> list[dict[str, Any]]:
+        """Services (and routes) that carry ``intent``; applied by the actuator."""
+
+    def effective_weight(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
+        """The canary share the data plane serves, from objects the edge fetched, or None if unknown."""

@@ -1,0 +1,49 @@
+"""Optional parts wired into the reconciler: analyzer, notifier, metrics, leader election.
+
+Each is imported here and nowhere else in the edge, so the core runs (pod-health gates
+only) even where one of them is not configured.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Optional
+
+from ripcord.api.models import ReleaseSpec
+
+log = logging.getLogger("ripcord.wiring")
+
+
+def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[Any, Optional[Callable[[ReleaseSpec], Optional[str]]]]:
+    from ripcord.analysis.analyzer import Analyzer
+    from ripcord.config import load_config
+    cfg = load_config(config_path)
+    analyzer = Analyzer(cfg)
+
+    def check(spec: ReleaseSpec) -> Optional[str]:
+        try:
+            cfg.resolve_prometheus(spec.analysis.prometheus)
+        except Exception as exc:  # NotAllowed and friends: a clear message for the condition
+            return str(exc)
+        for hook in spec.notifications:
+            if not cfg.webhook_allowed(hook.url):
+                return f"notifications[{hook.name}]: URL {hook.url} is not allowed by the operator's configuration"
+        return None
+
+    return analyzer, check
+
+
+def notifier_for(api_client: Any, config_path: Optional[str]) -> Any:
+    return None
+
+
+def transition_hook() -> Any:
+    return None
+
+
+def start_metrics(port: int) -> None:
+    from prometheus_client import start_http_server
+    start_http_server(port)
+
+
+def start_leader_election(api_client: Any, namespace: str, name: str) -> None:
+    raise SystemExit("leader election is not wired yet")
