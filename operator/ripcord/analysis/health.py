@@ -1,0 +1,117 @@
+"""Pod-health gates of the canary: pure, from pods as the API returns them (JSON dicts).
+
+These gates need no Prometheus, so they keep acting while metrics are unavailable: a
+crash-looping canary is rolled back at once even during a Prometheus outage.
+
+Gates, checked in this order (the first breach found is returned, pods by name):
+
+* ``CrashLoop``: a container waiting in ``CrashLoopBackOff`` (when ``crashLoop`` is on);
+* ``Restarts``: a container restarted more than ``maxRestarts`` times;
+* ``ImagePull``: ``InvalidImageName`` at once (it can never succeed); ``ErrImagePull`` /
+  ``ImagePullBackOff`` once the ready deadline has passed (a registry blip recovers);
+* ``ReadyDeadline``: a pod not Ready for longer than ``readyDeadline``, counted from the
+  latest of: the canary's rollout, the pod's creation, its Ready condition turning False
+  (so a pod created later, e.g. at promotion, gets its own full deadline).
+
+Pods being deleted, and pods that finished (``Succeeded``/``Failed``, e.g. evicted; their
+Deployment replaces them), are not judged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Iterable, Literal, Mapping, Optional
+
+from ..api.models import PodHealthSpec, parse_duration
+
+Gate = Literal["CrashLoop", "Restarts", "ImagePull", "ReadyDeadline"]
+
+_PULL_WAITING = {"ErrImagePull", "ImagePullBackOff"}
+_PULL_FATAL = {"InvalidImageName"}
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthBreach:
+    gate: Gate
+    pod: str
+    container: Optional[str]
+    value: float  # restarts, or seconds not ready
+    bound: str  # e.g. "maxRestarts 1", "readyDeadline 600s"
+    message: str
+
+
+def _time(text: Any) -> Optional[float]:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _containers(pod: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    status = pod.get("status") or {}
+    yield from status.get("initContainerStatuses") or []
+    yield from status.get("containerStatuses") or []
+
+
+def _waiting_reason(cs: Mapping[str, Any]) -> str:
+    return ((cs.get("state") or {}).get("waiting") or {}).get("reason") or ""
+
+
+def _ready_condition(pod: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond
+    return None
+
+
+def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, now: float,
+                     rolled_out_at: float) -> Optional[HealthBreach]:
+    """The first breach among the canary's pods, or None when all gates hold."""
+    deadline = parse_duration(spec.ready_deadline)
+    live = [p for p in pods
+            if not (p.get("metadata") or {}).get("deletionTimestamp")
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    live.sort(key=lambda p: (p.get("metadata") or {}).get("name", ""))
+
+    for pod in live:
+        name = (pod.get("metadata") or {}).get("name", "?")
+        for cs in _containers(pod):
+            container = cs.get("name")
+            if spec.crash_loop and _waiting_reason(cs) == "CrashLoopBackOff":
+                restarts = float(cs.get("restartCount") or 0)
+                last = ((cs.get("lastState") or {}).get("terminated") or {})
+                why = f" (last exit: {last.get('reason') or 'code ' + str(last.get('exitCode'))})" if last else ""
+                return HealthBreach("CrashLoop", name, container, restarts, "crashLoop",
+                                    f"pod {name}: container {container} is in CrashLoopBackOff after "
+                                    f"{restarts:.0f} restarts{why}")
+    for pod in live:
+        name = (pod.get("metadata") or {}).get("name", "?")
+        for cs in _containers(pod):
+            restarts = int(cs.get("restartCount") or 0)
+            if restarts > spec.max_restarts:
+                return HealthBreach("Restarts", name, cs.get("name"), float(restarts), f"maxRestarts {spec.max_restarts}",
+                                    f"pod {name}: container {cs.get('name')} restarted {restarts} times "
+                                    f"(maxRestarts {spec.max_restarts})")
+
+    for pod in live:
+        meta = pod.get("metadata") or {}
+        name = meta.get("name", "?")
+        ready = _ready_condition(pod)
+        if ready is not None and ready.get("status") == "True":
+            continue
+        since = max(t for t in (rolled_out_at, _time(meta.get("creationTimestamp")),
+                                _time((ready or {}).get("lastTransitionTime"))) if t is not None)
+        waited = max(0.0, now - since)
+        for cs in _containers(pod):
+            reason = _waiting_reason(cs)
+            if reason in _PULL_FATAL or (reason in _PULL_WAITING and waited > deadline):
+                msg = ((cs.get("state") or {}).get("waiting") or {}).get("message") or ""
+                return HealthBreach("ImagePull", name, cs.get("name"), waited, f"readyDeadline {deadline:g}s",
+                                    f"pod {name}: container {cs.get('name')} cannot pull its image ({reason}"
+                                    f"{': ' + msg if msg else ''}) for {waited:.0f}s")
+        if waited > deadline:
+            return HealthBreach("ReadyDeadline", name, None, waited, f"readyDeadline {deadline:g}s",
+                                f"pod {name} not ready for {waited:.0f}s (readyDeadline {deadline:g}s)")
+    return None
