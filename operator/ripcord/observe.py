@@ -86,7 +86,7 @@ class Observer:
                                                    status.stable.template_hash if status.stable else None):
             template_error = self._dry_run(ns, name, spec, status, desired_hash)
 
-        analysis = self._analyze_if_due(ns, name, spec, status, now) if self.analyzer is not None else None
+        analysis = self._analyze_if_due(ns, name, spec, status, now)
         return Observed(**base, spec=spec, desired_hash=desired_hash, template_error=template_error, slots=slots,
                         effective_weight=effective, health_breach=breach, analysis=analysis, requests=requests,
                         adopt=adopt, preflight=preflight)
@@ -226,6 +226,10 @@ class Observer:
         assert canary is not None and stable is not None
         if now.timestamp() - an.last_sample_at < parse_duration(spec.analysis.interval):
             return None
+        if not spec.analysis.metrics:
+            return AnalysisResult(verdict="Pass")  # pod-health gates only: nothing else to judge
+        if self.analyzer is None:
+            return AnalysisResult(verdict="Unavailable", error="no analyzer configured")
         out = self.analyzer.analyze(spec.analysis, Target(ns, name, canary.deployment or deployment_name(name, canary.slot),
                                                           stable.deployment or deployment_name(name, stable.slot)),
                                     since=an.last_sample_at, now=now.timestamp(), step=ro.step, weight=float(ro.weight),

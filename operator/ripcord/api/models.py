@@ -120,7 +120,7 @@ class JudgeSettings(Model):
 
 
 class PodHealthSpec(Model):
-    ready_deadline: str = Duration("600s", "a canary pod not ready within this is a failure")
+    ready_deadline: str = Duration("60s", "a canary pod not ready within this is a failure (the Deployment's own progress deadline is not waited for)")
     max_restarts: int = Field(1, ge=0, description="restarts of a canary container beyond this fail the rollout")
     crash_loop: bool = Field(True, description="any canary container in CrashLoopBackOff fails the rollout")
 

@@ -121,6 +121,8 @@ def _invalid(ctx: _Ctx, message: str, reason: str) -> Plan:
 
 
 def _clear_invalid(ctx: _Ctx) -> None:
+    if ctx.obs.template_error:
+        return  # still refused: keep the condition (and its transition time) as it is
     for cond in ctx.st.conditions:
         if cond.type == "Stalled" and cond.reason in ("InvalidSpec", "PrometheusNotAllowed") and cond.status == "True":
             set_condition(ctx.st.conditions, "Stalled", "False", "SpecValid", "", ctx.now, ctx.obs.generation)
@@ -213,8 +215,10 @@ def _at_rest(ctx: _Ctx, spec: ReleaseSpec) -> None:
 
 def _invalid_template(ctx: _Ctx) -> None:
     msg = f"the pod template was refused: {ctx.obs.template_error}"
+    known = any(c.type == "Stalled" and c.status == "True" and c.message == msg for c in ctx.obs.status.conditions)
     set_condition(ctx.st.conditions, "Stalled", "True", "InvalidSpec", msg, ctx.now, ctx.obs.generation)
-    ctx.event("InvalidSpec", msg, warning=True)
+    if not known:
+        ctx.event("InvalidSpec", msg, warning=True)
 
 
 def _start_rollout(ctx: _Ctx, spec: ReleaseSpec, thash: str) -> None:

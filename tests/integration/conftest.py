@@ -1,0 +1,69 @@
+"""Integration fixtures shared by every part: Ripcord installed on the sandbox, the operator process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from kubernetes import client
+
+from tests.integration.support import ROOT, OperatorProcess, Releases, wait_for, write_operator_config
+
+
+def kubectl(kubeconfig: str, *args: str) -> str:
+    exe = Path(sys.executable).with_name("kubectl")
+    out = subprocess.run([str(exe) if exe.exists() else "kubectl", "--kubeconfig", kubeconfig, *args],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {out.stderr}")
+    return out.stdout
+
+
+@pytest.fixture(scope="session")
+def ripcord_installed(sandbox: Any) -> Any:
+    """The Release CRD and exactly the RBAC that manifests/ ships, applied as the admin."""
+    kubectl(sandbox.admin_kubeconfig, "apply", "-f", str(ROOT / "crds" / "release.yaml"))
+    kubectl(sandbox.admin_kubeconfig, "apply", "-k", str(ROOT / "manifests" / "rbac"))
+    kubectl(sandbox.admin_kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
+            "crd/releases.ripcord.dev")
+    return sandbox
+
+
+@pytest.fixture
+def releases(kube: client.ApiClient, namespace: str, ripcord_installed: Any) -> Releases:
+    return Releases(kube, namespace)
+
+
+@pytest.fixture
+def operator_factory(ripcord_installed: Any, namespace: str, tmp_path: Path,
+                     request: pytest.FixtureRequest) -> Iterator[Callable[..., OperatorProcess]]:
+    """Start `ripcord run` for the test's namespace as the operator identity; stopped after the test."""
+    started: list[OperatorProcess] = []
+    config = write_operator_config(tmp_path / "ripcord.yaml", ripcord_installed.prometheus_url)
+
+    def start(**env: str) -> OperatorProcess:
+        proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log",
+                               config).start(**env)
+        started.append(proc)
+        return proc
+
+    yield start
+    failed = getattr(request.node, "rep_call", None)
+    for proc in started:
+        proc.stop()
+        if failed is not None and failed.failed:
+            print(f"\n--- operator log ({proc.log_path}) ---\n{proc.log_tail(80)}")
+
+
+@pytest.fixture
+def operator(operator_factory: Callable[..., OperatorProcess]) -> OperatorProcess:
+    return operator_factory()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
