@@ -182,6 +182,13 @@ class OperatorConfig:
         raise NotAllowed(f"webhook URL {url!r} is not allowed by the operator's configuration "
                          f"(webhooks.allowedUrls)")
 
+    def webhook_allowed(self, url: str) -> bool:
+        try:
+            self.check_webhook_url(url)
+        except NotAllowed:
+            return False
+        return True
+
     # ------------------------------------------------------------------ sources
 
     def source(self, name: str) -> SourceProfile:

@@ -9,7 +9,7 @@ Gates, checked in this order (the first breach found is returned, pods by name):
 * ``Restarts``: a container restarted more than ``maxRestarts`` times;
 * ``ImagePull``: ``InvalidImageName`` at once (it can never succeed); ``ErrImagePull`` /
   ``ImagePullBackOff`` once the ready deadline has passed (a registry blip recovers);
-* ``ReadyDeadline``: a pod not Ready for longer than ``readyDeadline``, counted from the
+* ``NotReady``: a pod not Ready for longer than ``readyDeadline``, counted from the
   latest of: the canary's rollout, the pod's creation, its Ready condition turning False
   (so a pod created later, e.g. at promotion, gets its own full deadline).
 
@@ -24,7 +24,7 @@ from typing import Any, Iterable, Literal, Mapping, Optional
 
 from ..api.models import PodHealthSpec, parse_duration
 
-Gate = Literal["CrashLoop", "Restarts", "ImagePull", "ReadyDeadline"]
+Gate = Literal["CrashLoop", "Restarts", "ImagePull", "NotReady"]
 
 _PULL_WAITING = {"ErrImagePull", "ImagePullBackOff"}
 _PULL_FATAL = {"InvalidImageName"}
@@ -66,9 +66,18 @@ def _ready_condition(pod: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
     return None
 
 
-def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, now: float,
-                     rolled_out_at: float) -> Optional[HealthBreach]:
-    """The first breach among the canary's pods, or None when all gates hold."""
+def _seconds(t: float | dt.datetime) -> float:
+    return t.timestamp() if isinstance(t, dt.datetime) else float(t)
+
+
+def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, now: float | dt.datetime,
+                     rolled_out_at: float | dt.datetime) -> Optional[HealthBreach]:
+    """The first breach among the canary's pods, or None when all gates hold.
+
+    ``now`` and ``rolled_out_at`` are unix seconds or aware datetimes.
+    """
+    now = _seconds(now)
+    rolled_out_at = _seconds(rolled_out_at)
     deadline = parse_duration(spec.ready_deadline)
     live = [p for p in pods
             if not (p.get("metadata") or {}).get("deletionTimestamp")
@@ -112,6 +121,10 @@ def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, 
                                     f"pod {name}: container {cs.get('name')} cannot pull its image ({reason}"
                                     f"{': ' + msg if msg else ''}) for {waited:.0f}s")
         if waited > deadline:
-            return HealthBreach("ReadyDeadline", name, None, waited, f"readyDeadline {deadline:g}s",
+            return HealthBreach("NotReady", name, None, waited, f"readyDeadline {deadline:g}s",
                                 f"pod {name} not ready for {waited:.0f}s (readyDeadline {deadline:g}s)")
     return None
+
+
+#: The name the operator's observer calls.
+evaluate = check_pod_health

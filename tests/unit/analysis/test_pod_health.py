@@ -72,7 +72,7 @@ def test_restarts_above_max():
 def test_not_ready_within_deadline():
     assert check([pod(ready=False)], now=T0 + 59) is None
     b = check([pod(ready=False)], now=T0 + 61)
-    assert b is not None and b.gate == "ReadyDeadline" and b.value == 61
+    assert b is not None and b.gate == "NotReady" and b.value == 61
 
 
 def test_deadline_counts_from_the_later_of_rollout_and_creation():
@@ -87,7 +87,7 @@ def test_deadline_counts_from_the_later_of_rollout_and_creation():
 def test_pod_turning_unready_counts_from_the_transition():
     p = pod(ready=False, created=T0, ready_changed=T0 + 200)
     assert check([p], now=T0 + 230) is None
-    assert check([p], now=T0 + 261).gate == "ReadyDeadline"
+    assert check([p], now=T0 + 261).gate == "NotReady"
 
 
 def test_image_pull_errors_wait_for_the_deadline_invalid_name_does_not():
@@ -105,7 +105,7 @@ def test_terminating_and_finished_pods_are_ignored():
 def test_pod_without_status_yet_is_judged_by_deadline():
     bare = {"metadata": {"name": "web-b-abc-x9", "creationTimestamp": iso(T0)}}
     assert check([bare], now=T0 + 30) is None
-    assert check([bare], now=T0 + 61).gate == "ReadyDeadline"
+    assert check([bare], now=T0 + 61).gate == "NotReady"
 
 
 def test_first_breach_in_gate_order_then_pod_name():
@@ -113,3 +113,10 @@ def test_first_breach_in_gate_order_then_pod_name():
             pod("web-b-abc-m", ready=False, waiting="CrashLoopBackOff", restarts=1)]
     assert check(pods, now=T0 + 100).gate == "CrashLoop"
     assert check(pods[:2], now=T0 + 100).pod == "web-b-abc-a"
+
+
+def test_datetimes_are_accepted():
+    from ripcord.analysis.health import evaluate
+    now = dt.datetime.fromtimestamp(T0 + 61, dt.timezone.utc)
+    start = dt.datetime.fromtimestamp(T0, dt.timezone.utc)
+    assert evaluate([pod(ready=False)], SPEC, now=now, rolled_out_at=start).gate == "NotReady"
