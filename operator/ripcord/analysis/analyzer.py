@@ -1,0 +1,355 @@
+"""The one entry point the engine calls: a step's evidence in, a verdict out, in bounded time.
+
+``analyze`` reads each metric for the interval ``since -> now`` (see :mod:`.metrics`),
+hands the evidence to the metric's judge together with the judge state the engine kept in
+``status.analysis.judgeState``, and combines the per-metric verdicts:
+
+* any Fail -> **Fail**; all Pass -> **Pass**; otherwise **Inconclusive**;
+* Prometheus down, hung, erroring, or the whole call over its deadline -> **Unavailable**,
+  with the judge state and failed-check count returned unchanged. Unavailable is not a
+  verdict on the canary: the engine holds the weight and counts the outage.
+
+Judges: ``threshold`` (fixed bounds, :mod:`.judge.threshold`) and ``sequential``
+(``ripcord.analysis.judge.sequential``, imported lazily). Until the sequential judge is
+installed, sequential metrics are judged by fixed bounds (their own ``max``/``maxRatio``,
+else ``judge.circuitBreaker`` as an absolute bound on errors and ``judge.r1`` x stable), and
+their message says so. A sequential metric that also sets ``max``/``maxRatio`` gets those
+as fixed guard rails on top of the test. Custom metrics have no counts to test and are
+always judged by fixed bounds.
+
+``judgeState`` layout (opaque to the engine)::
+
+    {"v": 1,
+     "threshold": {"failedChecks": n, "step": k, "stepRequests": {metric: requests}},
+     "sequential": {metric: <that metric's sequential-judge state>}}
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import time
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence
+
+from ..api.models import AnalysisSpec, JudgeSettings, MetricResult, MetricSpec, parse_duration
+from ..config import ConfigError, NotAllowed, OperatorConfig, PromEndpoint, SecretReader
+from . import queries
+from .judge.base import Judge, MetricJudgement, Verdict
+from .judge.threshold import Bound, ThresholdJudge
+from .metrics import Measurement, MetricReader, Target, Window
+from .prometheus import ClientCache, Deadline, MetricsUnavailable, PrometheusClient, QueryClient
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Analyzer", "AnalysisOutcome", "Target", "MetricsUnavailable"]
+
+VerdictName = Literal["Pass", "Fail", "Inconclusive", "Unavailable"]
+SEQUENTIAL_MODULE = "ripcord.analysis.judge.sequential"
+STATE_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisOutcome:
+    verdict: VerdictName
+    metrics: list[MetricResult]  # for status.analysis.metrics
+    judge_state: dict[str, Any]  # stored in status.analysis.judgeState, passed back next time
+    failed_checks: int
+    failing: Optional[MetricResult]  # the metric that failed (value, bound) for the rollback reason
+    error: Optional[str]  # why Unavailable
+
+
+def load_sequential(settings: JudgeSettings) -> tuple[Optional[Judge], str]:
+    """The sequential judge configured with ``settings``, or (None, why not)."""
+    try:
+        mod = importlib.import_module(SEQUENTIAL_MODULE)
+    except ImportError as e:
+        return None, f"statistical judge not installed ({e.name or e})"
+    try:
+        settings_cls = getattr(mod, "SequentialSettings")
+        judge_cls = getattr(mod, "SequentialJudge")
+        try:
+            parsed = settings_cls.from_mapping(settings.wire())
+        except (TypeError, ValueError, KeyError):
+            parsed = settings_cls.from_mapping(settings.model_dump())
+        return judge_cls(parsed), ""
+    except Exception as e:  # noqa: BLE001 - a broken judge must not take the analysis down
+        log.exception("cannot set up the sequential judge")
+        return None, f"statistical judge unusable: {e}"
+
+
+def fallback_bound(spec: MetricSpec, judge: JudgeSettings) -> Bound:
+    """Fixed bounds standing in for the sequential test while it is not available."""
+    if spec.type == "error-rate":
+        return Bound(max=spec.max if spec.max is not None else judge.circuit_breaker,
+                     max_ratio=spec.max_ratio if spec.max_ratio is not None else judge.r1)
+    if spec.type == "latency":
+        return Bound(max=spec.max, max_ratio=spec.max_ratio if spec.max_ratio is not None else judge.r1, unit="s")
+    return Bound(max=spec.max, max_ratio=spec.max_ratio, counted=False)
+
+
+def own_bound(spec: MetricSpec) -> Bound:
+    return Bound(max=spec.max, max_ratio=spec.max_ratio, unit="s" if spec.type == "latency" else "",
+                 counted=spec.type != "custom")
+
+
+def _combine(verdicts: Sequence[str]) -> VerdictName:
+    if any(v == "Fail" for v in verdicts):
+        return "Fail"
+    if verdicts and all(v == "Pass" for v in verdicts):
+        return "Pass"
+    return "Inconclusive"
+
+
+def _result(j: MetricJudgement, extra: str = "") -> MetricResult:
+    msg = "; ".join(x for x in (j.message, extra) if x)
+    return MetricResult(name=j.metric, verdict=j.verdict.value, value=j.value, stable_value=j.stable_value,
+                        bound=j.bound[:512], message=msg[:1024])
+
+
+@dataclasses.dataclass
+class _Plan:
+    """How each metric of a spec is judged."""
+
+    sequential: list[MetricSpec]  # judged by the sequential test
+    bounds: dict[str, Bound]  # fixed bounds (threshold metrics, fallbacks, guard rails)
+    notes: dict[str, str]  # per-metric remarks shown in status
+    problems: dict[str, str]  # per-metric configuration errors: never Pass
+
+
+class Analyzer:
+    """Stateless between calls except for cached HTTP clients; safe to call from threads."""
+
+    def __init__(self, config: OperatorConfig, *, secret_reader: Optional[SecretReader] = None,
+                 client_factory: Callable[[PromEndpoint], QueryClient] = PrometheusClient,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
+        self.config = config
+        self.secret_reader = secret_reader
+        self._clients = ClientCache(client_factory)
+        self._clock = clock
+        self._wall = wall_clock
+
+    # ------------------------------------------------------------- validation
+
+    def validate(self, spec: AnalysisSpec) -> list[str]:
+        """Problems that make the analysis unusable (for an InvalidSpec condition); [] if fine."""
+        problems: list[str] = []
+        try:
+            self.config.find_prometheus(spec.prometheus)
+        except NotAllowed as e:
+            problems.append(str(e))
+        plan = self._plan(spec, sequential_available=True)
+        problems += [f"metrics[{name}]: {why}" for name, why in plan.problems.items()]
+        return problems
+
+    def _plan(self, spec: AnalysisSpec, *, sequential_available: bool, why_not: str = "") -> _Plan:
+        plan = _Plan([], {}, {}, {})
+        for m in spec.metrics:
+            try:
+                if m.metric_prefix:
+                    queries.APP.with_prefix(m.metric_prefix)
+                if m.type == "custom":
+                    queries.check_template(m.query or "")
+                elif m.query:
+                    raise queries.TemplateError(f"query is only used by custom metrics, not {m.type}")
+                self.config.source(m.source)
+            except (queries.TemplateError, ConfigError) as e:
+                plan.problems[m.name] = str(e)
+                continue
+            if m.type == "custom" or m.judge == "threshold":
+                bound = own_bound(m)
+                if bound.max is None and bound.max_ratio is None:
+                    plan.problems[m.name] = "a fixed-bound metric needs max or maxRatio"
+                    continue
+                plan.bounds[m.name] = bound
+                if m.type == "custom" and m.judge == "sequential":
+                    plan.notes[m.name] = "custom metrics have no counts to test: judged by fixed bounds"
+            elif sequential_available:
+                plan.sequential.append(m)
+                if m.max is not None or m.max_ratio is not None:
+                    plan.bounds[m.name] = own_bound(m)  # guard rails on top of the test
+            else:
+                plan.bounds[m.name] = fallback_bound(m, spec.judge)
+                plan.notes[m.name] = f"{why_not}: judged by fixed bounds {plan.bounds[m.name].describe()} instead"
+        return plan
+
+    # --------------------------------------------------------------- plumbing
+
+    def _endpoint(self, spec: AnalysisSpec) -> PromEndpoint:
+        return self.config.resolve_prometheus(spec.prometheus, self.secret_reader)
+
+    def _deadline_s(self, spec: AnalysisSpec) -> float:
+        """The whole call's budget: inside the interval, and the configured ceiling."""
+        return max(1.0, min(self.config.analysis_deadline_s, 0.8 * parse_duration(spec.interval)))
+
+    def _reader(self, endpoint: PromEndpoint, deadline: Deadline) -> MetricReader:
+        return MetricReader(self._clients.get(endpoint), self.config.metric_sources, deadline=deadline,
+                            query_timeout_s=endpoint.timeout_s)
+
+    # ---------------------------------------------------------------- analyze
+
+    def analyze(self, spec: AnalysisSpec, target: Target, *, since: float, now: float, step: int, weight: float,
+                judge_state: Optional[Mapping[str, Any]], failed_checks: int) -> AnalysisOutcome:
+        """Judge the interval ``since -> now`` (unix seconds); bounded by the analysis deadline."""
+        state = dict(judge_state or {})
+        threshold_state = dict(state.get("threshold") or {})
+        threshold_state.setdefault("failedChecks", failed_checks)
+        seq_states: dict[str, Any] = dict(state.get("sequential") or {})
+
+        def unavailable(error: str) -> AnalysisOutcome:
+            return AnalysisOutcome(
+                verdict="Unavailable",
+                metrics=[MetricResult(name=m.name, verdict="Unavailable", message=error[:1024]) for m in spec.metrics],
+                judge_state=dict(judge_state or {}), failed_checks=failed_checks, failing=None, error=error)
+
+        if not spec.metrics:
+            return AnalysisOutcome("Pass", [], dict(judge_state or {}), failed_checks, None, None)
+        try:
+            endpoint = self._endpoint(spec)
+        except (NotAllowed, ConfigError) as e:
+            return unavailable(str(e))
+        if now <= since:
+            return AnalysisOutcome("Inconclusive", [MetricResult(name=m.name, verdict="Inconclusive",
+                                                                 message="no time elapsed since the last sample")
+                                                    for m in spec.metrics],
+                                   dict(judge_state or {}), failed_checks, None, None)
+
+        deadline = Deadline(self._deadline_s(spec), clock=self._clock)
+        reader = self._reader(endpoint, deadline)
+        window = Window(t_prev=since - endpoint.settle_s, t_now=now - endpoint.settle_s, step=step, weight=weight,
+                        scrape_interval_s=endpoint.scrape_interval_s)
+
+        seq_judge, why_not = load_sequential(spec.judge)
+        plan = self._plan(spec, sequential_available=seq_judge is not None, why_not=why_not)
+
+        measurements: dict[str, Measurement] = {}
+        try:
+            for m in spec.metrics:
+                if m.name in plan.problems:
+                    continue
+                measurements[m.name] = reader.measure(m, target, window)
+        except MetricsUnavailable as e:
+            return unavailable(str(e))
+
+        results: dict[str, MetricResult] = {}
+        for name, why in plan.problems.items():
+            results[name] = MetricResult(name=name, verdict="Inconclusive", message=f"invalid metric: {why}"[:1024])
+        for name, meas in measurements.items():
+            if meas.problem:
+                results[name] = MetricResult(name=name, verdict="Inconclusive", message=meas.problem[:1024])
+
+        # fixed bounds: one check over all threshold-judged metrics
+        evidences = [meas.evidence for name, meas in measurements.items()
+                     if name in plan.bounds and meas.evidence is not None and not meas.problem]
+        threshold_results: dict[str, MetricJudgement] = {}
+        if evidences:
+            tj = ThresholdJudge(plan.bounds, failure_threshold=spec.failure_threshold, min_requests=spec.min_requests)
+            judged = tj.update(threshold_state, evidences)
+            threshold_state = dict(judged.state)
+            threshold_results = {j.metric: j for j in judged.metrics}
+
+        # the sequential test, one state per metric
+        seq_results: dict[str, MetricJudgement] = {}
+        for m in plan.sequential:
+            meas = measurements.get(m.name)
+            if meas is None or meas.evidence is None or meas.problem or seq_judge is None:
+                continue
+            try:
+                judged = seq_judge.update(seq_states.get(m.name), [meas.evidence])
+            except Exception as e:  # noqa: BLE001 - a judge bug holds the rollout, never passes it
+                log.exception("sequential judge failed on %s", m.name)
+                results[m.name] = MetricResult(name=m.name, verdict="Inconclusive",
+                                               message=f"statistical judge error: {e}"[:1024])
+                continue
+            seq_states[m.name] = dict(judged.state)
+            mine = [j for j in judged.metrics if j.metric == m.name] or list(judged.metrics)
+            if mine:
+                seq_results[m.name] = mine[0]
+            else:
+                seq_results[m.name] = MetricJudgement(m.name, judged.verdict, None, None, "", "")
+
+        for m in spec.metrics:
+            if m.name in results:
+                continue
+            meas = measurements[m.name]
+            note = "; ".join(x for x in (plan.notes.get(m.name, ""), meas.message) if x)
+            seq, fixed = seq_results.get(m.name), threshold_results.get(m.name)
+            if seq is not None and fixed is not None:
+                verdict = _combine([seq.verdict.value, fixed.verdict.value])
+                results[m.name] = MetricResult(
+                    name=m.name, verdict=verdict, value=seq.value, stable_value=seq.stable_value,
+                    bound=f"{seq.bound}; guard {fixed.bound}"[:512],
+                    message="; ".join(x for x in (seq.message, f"guard: {fixed.message}", note) if x)[:1024])
+            elif seq is not None:
+                results[m.name] = _result(seq, note)
+            elif fixed is not None:
+                results[m.name] = _result(fixed, note)
+            else:
+                results[m.name] = MetricResult(name=m.name, verdict="Inconclusive", message=note or "not judged")
+
+        ordered = [results[m.name] for m in spec.metrics]
+        verdict = _combine([r.verdict for r in ordered])
+        failing = next((r for r in ordered if r.verdict == "Fail"), None)
+        new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_states}
+        return AnalysisOutcome(verdict=verdict, metrics=ordered, judge_state=new_state,
+                               failed_checks=int(threshold_state.get("failedChecks", 0)),
+                               failing=failing, error=None)
+
+    # --------------------------------------------------------------- preflight
+
+    def preflight(self, spec: AnalysisSpec, target: Target, *, weights: list[int], canary_pods: int,
+                  stable_pods: int) -> str:
+        """What the judges can see with the stable's current traffic: a message for status.
+
+        Reads the stable's request and error rates over the last few minutes and asks each
+        judge for its smallest detectable ratio and whether a verdict is expected within
+        ``maxDuration``. Never raises for metrics problems: it is advice, not a gate.
+        """
+        if not spec.metrics:
+            return "no metrics: pod-health gates only"
+        problems = self.validate(spec)
+        if problems:
+            return "invalid analysis: " + "; ".join(problems)
+        try:
+            endpoint = self._endpoint(spec)
+        except (NotAllowed, ConfigError) as e:
+            return f"pre-flight skipped: {e}"
+        seq_judge, why_not = load_sequential(spec.judge)
+        plan = self._plan(spec, sequential_available=seq_judge is not None, why_not=why_not)
+        lookback = max(120.0, 20 * endpoint.scrape_interval_s)
+        end = self._wall() - endpoint.settle_s
+        window = Window(t_prev=end - lookback, t_now=end, step=0, weight=0.0,
+                        scrape_interval_s=endpoint.scrape_interval_s)
+        reader = self._reader(endpoint, Deadline(self._deadline_s(spec), clock=self._clock))
+        step_s = parse_duration(spec.step_duration)
+        max_s = parse_duration(spec.max_duration)
+        parts: list[str] = []
+        try:
+            for m in spec.metrics:
+                if m.type == "custom":
+                    continue
+                meas = reader.measure(m, target, window)
+                if meas.evidence is None:
+                    parts.append(f"{m.name}: {meas.problem}")
+                    continue
+                both = meas.evidence.stable.requests + meas.evidence.canary.requests
+                total_rps = both / lookback
+                base = meas.evidence.stable
+                rate = base.bad / base.requests if base.requests > 0 else 0.0
+                if total_rps <= 0:
+                    parts.append(f"{m.name}: no traffic on the stable in the last {lookback:.0f}s; "
+                                 "no verdict is possible without requests")
+                    continue
+                judge: Judge = seq_judge if (m in plan.sequential and seq_judge is not None) else \
+                    ThresholdJudge({m.name: plan.bounds.get(m.name, own_bound(m))}, min_requests=spec.min_requests)
+                pf = judge.preflight(total_rps=total_rps, stable_error_rate=rate, canary_pods=canary_pods,
+                                     stable_pods=stable_pods, weights=[float(w) for w in weights], step_s=step_s,
+                                     max_duration_s=max_s)
+                flag = "" if pf.feasible else " (NOT FEASIBLE within maxDuration)"
+                parts.append(f"{m.name}: {pf.message}{flag} [stable {total_rps:.3g} rps, "
+                             f"{'slow' if m.type == 'latency' else 'errors'} {rate * 100:.3g}%]")
+        except MetricsUnavailable as e:
+            parts.append(f"pre-flight incomplete: metrics unavailable: {e}")
+        for name, note in plan.notes.items():
+            parts.append(f"{name}: {note}")
+        return "; ".join(parts)[:4096]

@@ -1,0 +1,355 @@
+"""The analyzer end to end over a fake Prometheus (pure: no sockets, no clock)."""
+from __future__ import annotations
+
+import json
+import sys
+import types
+from typing import Any, Callable, Mapping, Sequence
+
+import pytest
+
+from ripcord.analysis import analyzer as analyzer_mod
+from ripcord.analysis.analyzer import Analyzer, Target
+from ripcord.analysis.counters import Sample
+from ripcord.analysis.judge.base import Judgement, MetricJudgement, Preflight, StepEvidence, Verdict
+from ripcord.analysis.prometheus import MetricsUnavailable, QueryError
+from ripcord.api.models import AnalysisSpec, MetricSpec, PrometheusRef
+from ripcord.config import parse_config
+
+TARGET = Target(namespace="shop", release="web", canary="web-b", stable="web-a")
+SETTLE = 1.0
+T_SINCE, T_NOW = 1000.0, 1010.0
+
+
+class FakeProm:
+    """Answers instant queries from series functions of time; records what was asked."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, Callable[[float], list[Sample]]] = {}
+        self.exact: dict[str, list[Sample]] = {}
+        self.asked: list[tuple[str, float, float]] = []
+        self.fail: Exception | None = None
+
+    def query(self, promql: str, at: float, *, timeout: float) -> list[Sample]:
+        self.asked.append((promql, at, timeout))
+        if self.fail is not None:
+            raise self.fail
+        if promql in self.exact:
+            return self.exact[promql]
+        name = promql.split("{", 1)[0]
+        return self.series[name](at) if name in self.series else []
+
+
+def requests_series(per_workload: Mapping[str, tuple[float, float]]) -> Callable[[float], list[Sample]]:
+    """Cumulative http_requests_total: workload -> (requests/s, error share), one pod each, from t=0."""
+    def at(t: float) -> list[Sample]:
+        out = []
+        for workload, (rps, err) in per_workload.items():
+            pod = f"{workload}-5d8f9c-x{workload[-1]}x1z"
+            ok, bad = rps * t * (1 - err), rps * t * err
+            out.append(Sample({"namespace": "shop", "pod": pod, "code": "200", "instance": pod}, ok))
+            if bad > 0:  # the error series exists only once there was an error
+                out.append(Sample({"namespace": "shop", "pod": pod, "code": "500", "instance": pod}, bad))
+        return out
+    return at
+
+
+def histogram_series(per_workload: Mapping[str, Mapping[str, float]]) -> Callable[[float], list[Sample]]:
+    """Cumulative buckets: workload -> {le: requests/s at or below le}."""
+    def at(t: float) -> list[Sample]:
+        return [Sample({"namespace": "shop", "pod": f"{w}-5d8f9c-abcde", "le": le}, rate * t)
+                for w, buckets in per_workload.items() for le, rate in buckets.items()]
+    return at
+
+
+CONFIG = parse_config({"prometheus": {"default": {"url": "http://prom:9090", "scrapeIntervalSeconds": 1,
+                                                  "settleSeconds": SETTLE, "timeoutSeconds": 2}}}, env={})
+
+
+@pytest.fixture
+def prom() -> FakeProm:
+    return FakeProm()
+
+
+@pytest.fixture(autouse=True)
+def no_sequential(monkeypatch):
+    """By default the statistical judge is absent (it is another module's job)."""
+    monkeypatch.setattr(analyzer_mod, "SEQUENTIAL_MODULE", "ripcord.analysis.judge._absent_for_tests")
+
+
+def make(prom: FakeProm, config=CONFIG) -> Analyzer:
+    return Analyzer(config, client_factory=lambda ep: prom, wall_clock=lambda: T_NOW)
+
+
+def spec(*metrics: MetricSpec, **kw: Any) -> AnalysisSpec:
+    return AnalysisSpec(metrics=list(metrics), interval="10s", **kw)
+
+
+ERR_THRESHOLD = MetricSpec(name="errors", type="error-rate", judge="threshold", max=0.05)
+
+
+def analyze(a: Analyzer, s: AnalysisSpec, *, since=T_SINCE, now=T_NOW, state=None, failed=0, step=0):
+    return a.analyze(s, TARGET, since=since, now=now, step=step, weight=10.0, judge_state=state, failed_checks=failed)
+
+
+def test_error_rate_fail_names_metric_value_and_bound(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.01), "web-b": (10, 0.5)})
+    out = analyze(make(prom), spec(ERR_THRESHOLD, min_requests=10))
+    assert out.verdict == "Fail"
+    assert out.failing is not None and out.failing.name == "errors"
+    assert out.failing.value == pytest.approx(0.5)
+    assert out.failing.stable_value == pytest.approx(0.01)
+    assert out.failing.bound == "<= 0.05"
+    assert "canary 50/100 errors" in out.failing.message
+    assert out.failed_checks == 1
+    json.dumps(out.judge_state)  # storable in status
+
+
+def test_healthy_canary_passes_with_enough_requests(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.0)})
+    out = analyze(make(prom), spec(ERR_THRESHOLD, min_requests=50))
+    assert out.verdict == "Pass", out.metrics
+    assert out.metrics[0].value == 0.0  # no error series at all: zero errors, not no data
+
+
+def test_no_canary_requests_is_inconclusive(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (0, 0.0)})
+    out = analyze(make(prom), spec(ERR_THRESHOLD))
+    assert out.verdict == "Inconclusive"
+    assert "no canary requests" in out.metrics[0].message
+
+
+def test_queries_are_lagged_by_the_settling_time_and_bounded(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.0)})
+    analyze(make(prom), spec(ERR_THRESHOLD))
+    times = sorted({at for _, at, _ in prom.asked})
+    assert times == [T_SINCE - SETTLE, T_NOW - SETTLE]
+    assert all(0 < timeout <= 2 for _, _, timeout in prom.asked)
+    assert prom.asked[0][0] == 'http_requests_total{namespace="shop",pod=~"(web-b|web-a)-[a-z0-9]+-[a-z0-9]+"}'
+
+
+def test_prometheus_outage_is_unavailable_and_keeps_state(prom):
+    prom.fail = MetricsUnavailable("Prometheus default: no answer within 2.0s")
+    state = {"v": 1, "threshold": {"failedChecks": 2}, "sequential": {}}
+    out = analyze(make(prom), spec(ERR_THRESHOLD), state=state, failed=2)
+    assert out.verdict == "Unavailable"
+    assert "no answer within" in (out.error or "")
+    assert out.judge_state == state and out.failed_checks == 2
+    assert all(m.verdict == "Unavailable" for m in out.metrics)
+    assert out.failing is None
+
+
+def test_consecutive_failures_carry_over_through_state(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.5)})
+    a = make(prom)
+    s = spec(ERR_THRESHOLD, failure_threshold=2)
+    first = analyze(a, s)
+    assert first.verdict == "Inconclusive" and first.failed_checks == 1
+    second = analyze(a, s, since=T_NOW, now=T_NOW + 10, state=first.judge_state, failed=first.failed_checks)
+    assert second.verdict == "Fail" and second.failed_checks == 2
+
+
+def test_failed_checks_argument_seeds_a_fresh_state(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.5)})
+    out = analyze(make(prom), spec(ERR_THRESHOLD, failure_threshold=3), failed=2)
+    assert out.verdict == "Fail" and out.failed_checks == 3
+
+
+def test_disallowed_prometheus_is_refused(prom):
+    s = spec(ERR_THRESHOLD, prometheus=PrometheusRef(address="http://10.0.0.1:9090"))
+    a = make(prom)
+    assert any("not allowed" in p for p in a.validate(s))
+    out = analyze(a, s)
+    assert out.verdict == "Unavailable" and "not allowed" in (out.error or "")
+    assert prom.asked == []
+
+
+def test_latency_quantile_against_stable(prom):
+    prom.series["http_request_duration_seconds_bucket"] = histogram_series({
+        "web-a": {"0.1": 80, "0.5": 89, "1": 90, "+Inf": 90},
+        "web-b": {"0.1": 1, "0.5": 2, "1": 10, "+Inf": 10},
+    })
+    lat = MetricSpec(name="latency", type="latency", judge="threshold", max_ratio=2.0, quantile=0.9,
+                     threshold_seconds=0.5)
+    out = analyze(make(prom), spec(lat, min_requests=10))
+    m = out.metrics[0]
+    assert out.verdict == "Fail"
+    assert m.value == pytest.approx(0.5 + 0.5 * (9 - 2) / 8)  # canary p90 inside (0.5, 1]
+    assert m.stable_value < 0.5
+    assert "slower than 0.5s: canary 80/100" in m.message
+
+
+def test_gateway_source_selects_by_backend_workload(prom):
+    def gw(t: float) -> list[Sample]:
+        return [Sample({"namespace": "shop", "backend_workload": "web-a", "backend_pod": "web-a-1-a", "code": "200",
+                        "job": "gateway", "instance": "gw"}, 90 * t),
+                Sample({"namespace": "shop", "backend_workload": "web-b", "backend_pod": "web-b-1-a", "code": "200",
+                        "job": "gateway", "instance": "gw"}, 8 * t),
+                Sample({"namespace": "shop", "backend_workload": "web-b", "backend_pod": "web-b-1-a", "code": "504",
+                        "flags": "UT", "job": "gateway", "instance": "gw"}, 2 * t)]
+    prom.series["gateway_requests_total"] = gw
+    m = MetricSpec(name="gw-errors", type="error-rate", source="gateway", judge="threshold", max=0.1)
+    out = analyze(make(prom), spec(m, min_requests=10))
+    assert out.verdict == "Fail"
+    assert out.metrics[0].value == pytest.approx(0.2)
+    assert prom.asked[0][0] == 'gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}'
+
+
+def test_custom_metric_renders_per_workload(prom):
+    tmpl = 'sum(rate(app_queue_errors_total{namespace="{{namespace}}",pod=~"{{pod_regex}}"}[{{window}}]))'
+    q_canary = 'sum(rate(app_queue_errors_total{namespace="shop",pod=~"web-b-[a-z0-9]+-[a-z0-9]+"}[10s]))'
+    q_stable = 'sum(rate(app_queue_errors_total{namespace="shop",pod=~"web-a-[a-z0-9]+-[a-z0-9]+"}[10s]))'
+    prom.exact[q_canary] = [Sample({}, 3.0)]
+    prom.exact[q_stable] = [Sample({}, 1.0)]
+    m = MetricSpec(name="queue", type="custom", query=tmpl, max_ratio=2.0)
+    out = analyze(make(prom), spec(m))
+    assert out.verdict == "Fail"
+    assert (out.metrics[0].value, out.metrics[0].stable_value) == (3.0, 1.0)
+    assert "judged by fixed bounds" in out.metrics[0].message
+
+
+def test_custom_metric_with_several_series_is_a_clear_problem(prom):
+    m = MetricSpec(name="queue", type="custom", query='x{namespace="{{namespace}}"}', max=1)
+    prom.exact['x{namespace="shop"}'] = [Sample({"a": "1"}, 1.0), Sample({"a": "2"}, 2.0)]
+    out = analyze(make(prom), spec(m))
+    assert out.verdict == "Inconclusive" and "returned 2 series" in out.metrics[0].message
+
+
+def test_bad_promql_is_inconclusive_not_unavailable(prom):
+    m = MetricSpec(name="queue", type="custom", query="sum(", max=1)
+    prom.fail = QueryError("Prometheus refused the query 'sum(': parse error")
+    out = analyze(make(prom), spec(m))
+    assert out.verdict == "Inconclusive" and "refused the query" in out.metrics[0].message
+
+
+def test_validate_reports_configuration_problems(prom):
+    a = make(prom)
+    s = spec(MetricSpec(name="c", type="custom", max=1),
+             MetricSpec(name="t", type="error-rate", judge="threshold"),
+             MetricSpec(name="u", type="custom", query="x{a='{{target}}'}", max=1))
+    problems = a.validate(s)
+    assert any(p.startswith("metrics[c]") and "needs a query" in p for p in problems)
+    assert any(p.startswith("metrics[t]") and "max or maxRatio" in p for p in problems)
+    assert any(p.startswith("metrics[u]") and "{{target}}" in p for p in problems)
+    out = analyze(a, s)
+    assert out.verdict == "Inconclusive"
+
+
+def test_any_fail_fails_all_pass_passes(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.0)})
+    prom.series["http_request_duration_seconds_bucket"] = histogram_series({
+        "web-a": {"0.1": 90, "+Inf": 90}, "web-b": {"0.1": 10, "+Inf": 10}})
+    lat_ok = MetricSpec(name="latency", type="latency", judge="threshold", max=0.5)
+    lat_bad = MetricSpec(name="latency", type="latency", judge="threshold", max=0.01)
+    assert analyze(make(prom), spec(ERR_THRESHOLD, lat_ok, min_requests=10)).verdict == "Pass"
+    out = analyze(make(prom), spec(ERR_THRESHOLD, lat_bad, min_requests=10))
+    assert out.verdict == "Fail" and out.failing.name == "latency"
+    assert [m.verdict for m in out.metrics] == ["Pass", "Fail"]
+
+
+def test_without_the_statistical_judge_sequential_metrics_use_fallback_bounds(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.01), "web-b": (10, 0.5)})
+    out = analyze(make(prom), spec(MetricSpec(name="error-rate"), min_requests=10))
+    assert out.verdict == "Fail"
+    assert "statistical judge not installed" in out.metrics[0].message
+    assert "<= 0.2" in out.metrics[0].bound  # judge.circuitBreaker as the absolute bound
+
+
+# ------------------------------------------------------------- with a sequential judge
+
+class StubSequential:
+    """Records evidence; fails when the canary's cumulative bad share exceeds 2x stable's."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.seen: list[StepEvidence] = []
+
+    def update(self, state: Mapping[str, Any] | None, evidence: Sequence[StepEvidence]) -> Judgement:
+        st = dict(state or {"c": [0, 0], "s": [0, 0], "n": 0})
+        for e in evidence:
+            self.seen.append(e)
+            st["c"] = [st["c"][0] + e.canary.requests, st["c"][1] + e.canary.bad]
+            st["s"] = [st["s"][0] + e.stable.requests, st["s"][1] + e.stable.bad]
+            st["n"] += 1
+        c = st["c"][1] / st["c"][0] if st["c"][0] else None
+        s = st["s"][1] / st["s"][0] if st["s"][0] else None
+        v = Verdict.FAIL if c is not None and s is not None and c > 2 * s + 0.01 else \
+            Verdict.PASS if st["n"] >= 2 else Verdict.INCONCLUSIVE
+        mj = MetricJudgement(evidence[0].metric, v, c, s, "ratio <= 1.1", f"looks {st['n']}")
+        return Judgement(v, [mj], st)
+
+    def preflight(self, **kw: Any) -> Preflight:
+        self.preflight_args = kw
+        return Preflight(1.5, 120.0, True, f"smallest ratio 1.5 at {kw['total_rps']:.0f} rps")
+
+
+@pytest.fixture
+def sequential(monkeypatch):
+    mod = types.ModuleType("fake_sequential_judge")
+    created: list[StubSequential] = []
+
+    class SequentialSettings:
+        @classmethod
+        def from_mapping(cls, data: Mapping[str, Any]) -> dict:
+            return dict(data)
+
+    def make_judge(settings: Any) -> StubSequential:
+        j = StubSequential(settings)
+        created.append(j)
+        return j
+
+    mod.SequentialSettings = SequentialSettings
+    mod.SequentialJudge = make_judge
+    monkeypatch.setitem(sys.modules, "fake_sequential_judge", mod)
+    monkeypatch.setattr(analyzer_mod, "SEQUENTIAL_MODULE", "fake_sequential_judge")
+    return created
+
+
+def test_sequential_judge_gets_counts_and_keeps_state_per_metric(prom, sequential):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.01), "web-b": (10, 0.01)})
+    a = make(prom)
+    s = spec(MetricSpec(name="error-rate"))
+    first = analyze(a, s)
+    assert first.verdict == "Inconclusive"
+    e = sequential[-1].seen[0]
+    assert (e.canary.requests, e.canary.bad) == pytest.approx((100, 1))
+    assert (e.stable.requests, e.stable.bad) == pytest.approx((900, 9))
+    assert e.canary.per_pod and e.duration_s == 10 and e.weight == 10.0
+    assert sequential[-1].settings["alpha"] == 0.01  # JudgeSettings passed through from_mapping
+    state = json.loads(json.dumps(first.judge_state))
+    second = analyze(a, s, since=T_NOW, now=T_NOW + 10, state=state)
+    assert second.verdict == "Pass"
+    assert second.judge_state["sequential"]["error-rate"]["n"] == 2
+
+
+def test_sequential_with_absolute_guard_rail(prom, sequential):
+    # the stable is broken (50% errors); the canary (a fix) is at 10%: the test alone
+    # passes it, the absolute guard rail max=0.05 still fails it.
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.5), "web-b": (10, 0.1)})
+    s = spec(MetricSpec(name="error-rate", max=0.05), min_requests=10)
+    out = analyze(make(prom), s)
+    assert out.verdict == "Fail"
+    assert "guard <= 0.05" in out.metrics[0].bound
+
+
+def test_preflight_uses_the_stable_rates(prom, sequential):
+    prom.series["http_requests_total"] = requests_series({"web-a": (100, 0.01)})
+    msg = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5, 10, 25], canary_pods=3,
+                               stable_pods=3)
+    assert "error-rate: smallest ratio 1.5 at 100 rps" in msg
+    args = sequential[-1].preflight_args
+    assert args["stable_error_rate"] == pytest.approx(0.01)
+    assert args["weights"] == [5.0, 10.0, 25.0] and args["canary_pods"] == 3
+
+
+def test_preflight_without_traffic_says_so(prom):
+    msg = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5], canary_pods=1,
+                               stable_pods=3)
+    assert "no traffic on the stable" in msg
+    assert "statistical judge not installed" in msg
+
+
+def test_preflight_survives_an_outage(prom):
+    prom.fail = MetricsUnavailable("down")
+    msg = make(prom).preflight(spec(ERR_THRESHOLD), TARGET, weights=[5], canary_pods=1, stable_pods=3)
+    assert "metrics unavailable: down" in msg
