@@ -213,7 +213,6 @@ class Observer:
 
     def _analyze_if_due(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus,
                         now: dt.datetime) -> Optional[AnalysisResult]:
-        from ripcord.analysis.analyzer import Target
         ro, an = status.rollout, status.analysis
         if ro is None or an is None or an.last_sample_at is None:
             return None
@@ -230,6 +229,7 @@ class Observer:
             return AnalysisResult(verdict="Pass")  # pod-health gates only: nothing else to judge
         if self.analyzer is None:
             return AnalysisResult(verdict="Unavailable", error="no analyzer configured")
+        from ripcord.analysis.analyzer import Target
         out = self.analyzer.analyze(spec.analysis, Target(ns, name, canary.deployment or deployment_name(name, canary.slot),
                                                           stable.deployment or deployment_name(name, stable.slot)),
                                     since=an.last_sample_at, now=now.timestamp(), step=ro.step, weight=float(ro.weight),

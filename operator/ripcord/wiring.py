@@ -14,10 +14,13 @@ log = logging.getLogger("ripcord.wiring")
 
 
 def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[Any, Optional[Callable[[ReleaseSpec], Optional[str]]]]:
-    from ripcord.analysis.analyzer import Analyzer
     from ripcord.config import load_config
     cfg = load_config(config_path)
-    analyzer = Analyzer(cfg)
+    try:
+        from ripcord.analysis.analyzer import Analyzer
+        analyzer = Analyzer(cfg, secret_reader=secret_reader(api_client, cfg.namespace))
+    except ImportError:  # TODO(lead): remove once the analyzer has landed
+        analyzer = None
 
     def check(spec: ReleaseSpec) -> Optional[str]:
         try:
@@ -30,6 +33,21 @@ def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[An
         return None
 
     return analyzer, check
+
+
+def secret_reader(api_client: Any, namespace: str) -> Callable[[str, str], dict[str, str]]:
+    """Reads a Secret in the operator's namespace, values decoded to text."""
+    import base64
+
+    from kubernetes import client
+
+    core = client.CoreV1Api(api_client)
+
+    def read(ns: str, name: str) -> dict[str, str]:
+        sec = core.read_namespaced_secret(name, ns or namespace)
+        return {k: base64.b64decode(v).decode() for k, v in (sec.data or {}).items()}
+
+    return read
 
 
 def notifier_for(api_client: Any, config_path: Optional[str]) -> Any:

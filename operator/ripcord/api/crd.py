@@ -64,8 +64,8 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
                 out[key] = _structural(value, defs)
         elif key in _KEEP:
             out[key] = value
-    if out.get("default") is None:
-        out.pop("default", None)
+    if out.get("default") in (None, ""):
+        out.pop("default", None)  # the 1.20 API server reads an empty-string default as null
     if out.get("x-kubernetes-preserve-unknown-fields"):
         out = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
                **({"description": out["description"]} if "description" in out else {})}

@@ -37,7 +37,20 @@ class Model(BaseModel):
     model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="forbid")
 
     def wire(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        """The object as the API server gets it: camelCase, no nulls, no empty strings.
+
+        Empty strings are left out because the sandbox's 1.20 API server decodes "" in a
+        custom resource as null and then rejects it against a string schema.
+        """
+        return _drop_empty(self.model_dump(by_alias=True, exclude_none=True, mode="json"))
+
+
+def _drop_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_empty(v) for k, v in value.items() if v != ""}
+    if isinstance(value, list):
+        return [_drop_empty(v) for v in value]
+    return value
 
 
 def Duration(default: str, description: str) -> Any:  # noqa: N802 - reads as a type

@@ -304,7 +304,7 @@ def _progress(ctx: _Ctx, spec: ReleaseSpec) -> None:
     provider = provider_for(spec.traffic.provider)
     weights = spec.weights()
     canary_ready = obs.slot(canary.slot).ready
-    ro.effective_weight = obs.effective_weight
+    ro.effective_weight = _round(obs.effective_weight)
 
     # Step 0 starts at weight 0 until the canary's pods are up; then the first weight.
     if ro.weight == 0 and ro.step == 0:
@@ -508,7 +508,7 @@ def _finish_rollback_when_drained(ctx: _Ctx, spec: ReleaseSpec) -> None:
     obs, st = ctx.obs, ctx.st
     ro, canary = st.rollout, st.canary
     assert ro is not None and ro.reason is not None
-    ro.effective_weight = obs.effective_weight
+    ro.effective_weight = _round(obs.effective_weight)
     if obs.effective_weight is None or obs.effective_weight > 0:
         return
     outcome = OUTCOME_OF_REASON.get(ro.reason.kind, "RolledBack")
@@ -533,7 +533,7 @@ def _summarise(ctx: _Ctx, spec: ReleaseSpec) -> None:
     ro = st.rollout
     stable_ready = st.stable is not None and obs.slot(st.stable.slot).ready >= spec.replicas
     st.weight = ro.weight if ro and ro.state != "Watching" else 0
-    st.effective_weight = obs.effective_weight if ro else None
+    st.effective_weight = round(obs.effective_weight, 2) if ro and obs.effective_weight is not None else None
     for w in (st.stable, st.canary, st.previous):
         if w is not None:
             w.deployment = deployment_name(obs.name, w.slot)
@@ -607,6 +607,10 @@ def _weight_condition(ctx: _Ctx, spec: ReleaseSpec) -> None:
                       ctx.now, obs.generation)
     else:
         set_condition(st.conditions, "WeightQuantised", "False", "WeightAsAsked", "", ctx.now, obs.generation)
+
+
+def _round(v: Optional[float]) -> Optional[float]:
+    return None if v is None else round(v, 2)
 
 
 def _fmt(v: Optional[float]) -> str:

@@ -46,7 +46,7 @@ class GatewayApiProvider:
         weights = {intent.stable_slot: 100 - intent.weight}
         if intent.canary_slot:
             weights[intent.canary_slot] = intent.weight
-        backends = [{"group": "", "kind": "Service", "name": deployment_name(release, s), "port": port,
+        backends = [{"kind": "Service", "name": deployment_name(release, s), "port": port,
                      "weight": weights.get(s, 0)} for s in ("a", "b")]
         body: dict[str, Any] = {
             "apiVersion": f"{ROUTE_GROUP}/{ROUTE_VERSION}", "kind": "HTTPRoute",

@@ -1,0 +1,141 @@
+"""Before a rollout: what the judge can see with this traffic and these pods.
+
+A normal approximation of the judge's e-values. After time T the estimated log ratio has
+variance ``v_T = phi / I_T`` (``I_T``: Fisher information of the conditional binomial
+model, summed over the planned steps) plus the pod term ``s^2 = sigma^2 (1/m_c + 1/m_s)``.
+The fail mixture then exceeds M/alpha at the median once the true log ratio reaches
+
+    min_j (t0 + t_j)/2 + (s^2 + v_T) (log(M/alpha) - log w_j) / (t_j - t0)
+
+(``t = log r``), and the pass mixture on a healthy canary once the mirror bound for r1
+drops below 0. This is Wald's expected-time argument for the judge's own mixture; with
+``v_T -> 0`` it shows the pod-limited floor, which no amount of traffic removes. Any
+level-alpha test has its own floor ``r0 exp(z_{1-alpha} s)``, reported beside it.
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Sequence
+
+import numpy as np
+
+from .base import Preflight
+from .settings import SequentialSettings
+
+#: tempering by the residuals' 20% quantile costs about this factor in information
+_TEMPER_COST = 1.3
+_RATIO_SCAN = np.exp(np.linspace(math.log(1.01), math.log(50.0), 400))
+
+
+def _schedule(weights: Sequence[float], step_s: float, horizon_s: float, dt: float) -> np.ndarray:
+    """Canary share (0..1) for each dt slice up to ``horizon_s``; the last weight holds."""
+    t = np.arange(0.0, horizon_s, dt)
+    idx = np.minimum((t // max(step_s, dt)).astype(int), len(weights) - 1)
+    return np.clip(np.asarray(weights, dtype=np.float64)[idx] / 100.0, 0.0, 1.0)
+
+
+def _info(share: np.ndarray, rps: float, p: float, ratio: float, dt: float, phi: float) -> np.ndarray:
+    """Cumulative information about log r after each slice, at true ratio ``ratio``."""
+    w = np.clip(share, 1e-9, 1 - 1e-9)
+    lam = rps * p * (w * ratio + (1.0 - w))
+    pi = w * ratio / (w * ratio + 1.0 - w)
+    return np.cumsum(lam * pi * (1.0 - pi) * dt) / phi
+
+
+def _fail_threshold(t0: float, alts: np.ndarray, logw: float, level: float, var: np.ndarray) -> np.ndarray:
+    """Log ratio at which the fail mixture reaches ``level`` at the median."""
+    d = alts - t0
+    thr = (t0 + alts[None, :]) / 2.0 + var[:, None] * (level - logw) / d[None, :]
+    return thr.min(axis=1)
+
+
+def _pass_threshold(t1: float, alts: np.ndarray, logw: float, level: float, var: np.ndarray) -> np.ndarray:
+    d = t1 - alts
+    thr = (t1 + alts[None, :]) / 2.0 - var[:, None] * (level - logw) / d[None, :]
+    return thr.max(axis=1)
+
+
+def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: float,
+              canary_pods: int, stable_pods: int, weights: Sequence[float], step_s: float,
+              max_duration_s: float, pod_sigma: float | None = None, metrics: int | None = None,
+              metric: str = "error-rate") -> Preflight:
+    """The smallest ratio the judge detects (at the median) within ``max_duration_s``, the
+    expected time for a healthy canary to pass, and whether that fits in the time allowed."""
+    ms = s.for_metric(metric)
+    m_total = metrics or (len(s.metrics) if s.metrics else 1)
+    sigma = pod_sigma if pod_sigma is not None else (s.pod_sigma if s.pod_sigma is not None
+                                                     else s.default_pod_sigma)
+    sigma = min(sigma, s.pod_sigma_max)
+    s2 = sigma**2 * (1.0 / max(canary_pods, 1) + (1.0 / stable_pods if stable_pods > 0 else 0.0))
+    s_eff = math.sqrt(s2)
+    fail = np.log([g for g in s.fail_grid if g > ms.r0])
+    pas = np.log([g for g in s.pass_grid if 0 < g < ms.r1])
+    t0, t1 = math.log(ms.r0), math.log(ms.r1)
+    fail_level, pass_level = math.log(m_total / s.alpha), math.log(m_total / s.beta)
+    phi = max(s.warm_phi or 1.0, 1.0) * _TEMPER_COST
+    z = NormalDist().inv_cdf(1.0 - s.alpha)
+    pod_floor_any_test = ms.r0 * math.exp(z * s_eff)
+    pod_floor_judge = math.exp(float(_fail_threshold(t0, fail, -math.log(fail.size), fail_level,
+                                                     np.array([s2]))[0]))
+
+    if total_rps <= 0 or stable_error_rate <= 0 or not weights or max(weights) <= 0:
+        return Preflight(None, None, False,
+                         "no traffic, no bad events or no canary weight: the judge cannot reach a verdict")
+
+    dt = max(min(step_s, max_duration_s) / 20.0, 1.0)
+    horizon = max(10.0 * max_duration_s, 86400.0)
+    share = _schedule(weights, step_s, horizon, dt)
+    times = dt * np.arange(1, share.size + 1)
+    in_time = times <= max_duration_s
+
+    def detect_time(ratio: float) -> float | None:
+        var = s2 + 1.0 / np.maximum(_info(share, total_rps, stable_error_rate, ratio, dt, phi), 1e-300)
+        ok = math.log(ratio) >= _fail_threshold(t0, fail, -math.log(fail.size), fail_level, var)
+        return float(times[ok.argmax()]) if ok.any() else None
+
+    min_ratio = None
+    for r in _RATIO_SCAN[_RATIO_SCAN > ms.r0]:
+        t = detect_time(float(r))
+        if t is not None and t <= max_duration_s:
+            min_ratio = float(r)
+            break
+    ttd_2x = detect_time(2.0)
+
+    var1 = s2 + 1.0 / np.maximum(_info(share, total_rps, stable_error_rate, 1.0, dt, phi), 1e-300)
+    ok_pass = _pass_threshold(t1, pas, -math.log(pas.size), pass_level, var1) >= 0.0
+    t_pass = float(times[ok_pass.argmax()]) if ok_pass.any() else None
+    if t_pass is not None and ms.p_max is not None:
+        p = stable_error_rate
+        drift = p * math.log(0.5) + (1 - p) * math.log((1 - ms.p_max / 2) / (1 - ms.p_max))
+        if drift <= 0:
+            t_pass = None
+        else:
+            need = pass_level / drift * phi
+            served = np.cumsum(total_rps * share * dt)
+            t_floor = float(times[(served >= need).argmax()]) if (served >= need).any() else None
+            t_pass = None if t_floor is None else max(t_pass, t_floor)
+
+    feasible = t_pass is not None and t_pass <= max_duration_s
+    parts = [f"{total_rps:g} rps, canary weights {', '.join(f'{w:g}%' for w in weights)}, "
+             f"stable bad share {stable_error_rate:.3g}, {canary_pods} canary vs {stable_pods} stable pods "
+             f"(pod sigma {sigma:.2f})."]
+    if min_ratio is None:
+        parts.append(f"No regression is detectable within {max_duration_s:g} s.")
+    else:
+        parts.append(f"Smallest ratio detected within {max_duration_s:g} s: {min_ratio:.2f}x.")
+    if ttd_2x is not None and ttd_2x <= max_duration_s:
+        parts.append(f"A 2x regression is expected to be caught in about {ttd_2x:.0f} s.")
+    else:
+        parts.append("It cannot see a 2x regression in the time allowed.")
+    if pod_floor_judge >= 2.0 or pod_floor_any_test >= 2.0:
+        parts.append(f"Pod spread alone limits it to {pod_floor_judge:.1f}x (no level-{s.alpha:g} test "
+                     f"could see below {pod_floor_any_test:.1f}x with these pods): run more canary pods "
+                     f"at the same weight (gateway-api provider).")
+    if t_pass is None:
+        parts.append("A healthy canary is not expected to pass at all: the verdict would stay inconclusive.")
+    else:
+        parts.append(f"A healthy canary is expected to pass in about {t_pass:.0f} s"
+                     f"{'' if feasible else f', beyond the {max_duration_s:g} s allowed'}.")
+    return Preflight(min_detectable_ratio=min_ratio, expected_verdict_s=t_pass, feasible=feasible,
+                     message=" ".join(parts))
