@@ -319,7 +319,8 @@ def _progress(ctx: _Ctx, spec: ReleaseSpec) -> None:
             start = ctx.now.timestamp()
             st.analysis.since = st.analysis.since or start
             st.analysis.last_sample_at = start
-            st.analysis.step = ro.step
+            # analysis.step moves only with a verdict taken at this step (_fold_analysis): a step
+            # never passes on the verdict of the step before it.
             ctx.timeline("WeightServed", f"data plane serves {_fmt(obs.effective_weight)}% "
                          f"(asked {ro.weight}%)", ro.weight)
         return
