@@ -46,6 +46,8 @@ APT_OPTS=(-o "Dir::Etc::SourceList=$APT/etc/sources.list" -o "Dir::Etc::SourcePa
   -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache::Archives=$APT/archives"
   -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "APT::Architecture=amd64"
   -o "Dir::State::status=$APT/etc/status" -o "Debug::NoLocking=1")
+# As root, apt would drop to _apt, which cannot write our private directories (and warns).
+if [[ $EUID -eq 0 ]]; then APT_OPTS+=(-o "APT::Sandbox::User=root"); fi
 : > "$APT/etc/status"
 
 echo "== apt metadata (bookworm, private state in $APT)"

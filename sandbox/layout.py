@@ -1,0 +1,107 @@
+"""Where the sandbox keeps its state and which loopback ports it uses (docs/design.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ETCD_CLIENT_PORT = 12379
+ETCD_PEER_PORT = 12380
+APISERVER_PORT = 16443
+CONTROLLER_MANAGER_PORT = 16257
+KUBELET_PORT = 16250
+PROMETHEUS_PORT = 19090
+GATEWAY_PORT = 18080
+HOST = "127.0.0.1"
+
+NODE_NAME = "sandbox-node"
+OPERATOR_USER = "system:serviceaccount:ripcord-system:ripcord"
+OPERATOR_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:ripcord-system")
+
+
+def cache_dir() -> Path:
+    """Root of the build cache (``RIPCORD_CACHE``, default ``~/.cache/ripcord``)."""
+    return Path(os.environ.get("RIPCORD_CACHE") or Path.home() / ".cache" / "ripcord")
+
+
+def kube_bin_dir() -> Path:
+    return cache_dir() / "bin"
+
+
+def state_dir() -> Path:
+    """The sandbox state directory (``RIPCORD_SANDBOX_DIR``, default ``~/.cache/ripcord/sandbox``)."""
+    return Path(os.environ.get("RIPCORD_SANDBOX_DIR") or Path.home() / ".cache" / "ripcord" / "sandbox")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file the sandbox writes, derived from one state directory."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> "Paths":
+        return cls(state_dir().resolve())
+
+    @property
+    def pki(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def run(self) -> Path:
+        """Pid files of the components."""
+        return self.root / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def etcd_data(self) -> Path:
+        return self.root / "etcd"
+
+    @property
+    def token_file(self) -> Path:
+        return self.pki / "tokens.csv"
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.root / "admin.kubeconfig"
+
+    @property
+    def operator_kubeconfig(self) -> Path:
+        return self.root / "operator.kubeconfig"
+
+    @property
+    def kubelet_dir(self) -> Path:
+        return self.root / "kubelet"
+
+    @property
+    def pod_logs(self) -> Path:
+        return self.root / "pods"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        return self.root / "prometheus"
+
+    @property
+    def targets_dir(self) -> Path:
+        """file_sd target files the kubelet stand-in writes and Prometheus reads."""
+        return self.prometheus_dir / "targets"
+
+    @property
+    def gateway_dir(self) -> Path:
+        return self.root / "gateway"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "lifecycle.lock"
+
+    def ensure(self) -> None:
+        for d in (self.root, self.pki, self.run, self.logs, self.kubelet_dir, self.pod_logs,
+                  self.targets_dir, self.gateway_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.pki, 0o700)
