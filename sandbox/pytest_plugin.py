@@ -1,0 +1,117 @@
+"""Pytest fixtures on the sandbox (registered by ``tests/conftest.py``).
+
+- ``sandbox`` (session): the running sandbox (:class:`sandbox.Sandbox`), started once per
+  run if needed. If this run started it and ``CI`` is set, it is stopped at the end;
+  otherwise it is left running for the next run.
+- ``kube`` / ``operator_kube`` (session): ``kubernetes.client.ApiClient`` for the admin and
+  for the operator identity (which has only the rights RBAC objects give it).
+- ``namespace`` (function): a fresh namespace, deleted after the test.
+
+Tests under ``tests/integration/`` are marked ``integration``. The run ends with a
+"ripcord timings" section: sandbox start-up, and each test's duration (slowest first).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections import defaultdict
+from typing import Iterator
+
+import pytest
+
+from sandbox import lifecycle
+from sandbox.testing import wait_until
+
+_TIMES: dict[str, dict[str, float]] = defaultdict(dict)  # nodeid -> phase -> seconds
+_SANDBOX: dict[str, object] = {}
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: needs the sandbox cluster")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[lifecycle.Sandbox]:
+    t0 = time.monotonic()
+    res = lifecycle.up(echo=lambda _line: None)
+    _SANDBOX.update(up=time.monotonic() - t0, started=list(res.started), timings=dict(res.timings))
+    yield res.sandbox
+    if "kube-apiserver" in res.started and _ci():
+        t1 = time.monotonic()
+        lifecycle.down(echo=lambda _line: None)
+        _SANDBOX["down"] = time.monotonic() - t1
+
+
+@pytest.fixture(scope="session")
+def kube(sandbox: lifecycle.Sandbox):
+    with sandbox.api_client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def operator_kube(sandbox: lifecycle.Sandbox):
+    with sandbox.api_client(operator=True) as client:
+        yield client
+
+
+def _namespace_name(test_name: str) -> str:
+    base = re.sub(r"[^a-z0-9-]+", "-", test_name.lower()).strip("-")[:40].strip("-") or "test"
+    return f"t-{base}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def namespace(kube, request: pytest.FixtureRequest) -> Iterator[str]:
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    core = client.CoreV1Api(kube)
+    name = _namespace_name(request.node.name)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=name, labels={"ripcord.dev/test": "true"})))
+    # The ServiceAccount admission plugin refuses pods until the default token exists.
+    wait_until(lambda: core.read_namespaced_service_account("default", name).secrets, 30,
+               f"the default ServiceAccount token in {name}", interval=0.1)
+    yield name
+    try:
+        core.delete_namespace(name)
+    except ApiException as e:
+        if e.status != 404:
+            raise
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _TIMES[report.nodeid][report.when] = report.duration
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _TIMES:
+        return
+    tr = terminalreporter
+    tr.section("ripcord timings")
+    if "up" in _SANDBOX:
+        started = _SANDBOX["started"]
+        how = f"started {', '.join(started)}" if started else "reused the running sandbox"
+        tr.write_line(f"sandbox up: {_SANDBOX['up']:.1f}s ({how})")
+        slow = {k: v for k, v in _SANDBOX["timings"].items() if v >= 0.5}
+        if slow:
+            tr.write_line("  " + ", ".join(f"{k} {v:.1f}s" for k, v in slow.items()))
+    if "down" in _SANDBOX:
+        tr.write_line(f"sandbox down: {_SANDBOX['down']:.1f}s")
+    totals = sorted(((sum(p.values()), nodeid, p) for nodeid, p in _TIMES.items()), reverse=True)
+    tr.write_line(f"tests: {len(totals)}, {sum(t for t, _, _ in totals):.1f}s in total; slowest first:")
+    for total, nodeid, p in totals[:15]:
+        tr.write_line(f"  {total:7.2f}s  {nodeid}  (setup {p.get('setup', 0):.2f}s, "
+                      f"call {p.get('call', 0):.2f}s, teardown {p.get('teardown', 0):.2f}s)")
