@@ -1,0 +1,40 @@
+"""Per-backend request metrics, modelled on Istio's (docs/design.md, "Gateway stand-in").
+
+``code`` is the status the client saw; the gateway's own answers carry Envoy's response
+flags (``UF`` refused/reset connection or no healthy upstream, ``UT`` timeout, ``NR`` no
+route, ``NC`` no such Service, ``UO`` the load's in-flight bound was hit).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from . import BUCKETS
+
+disable_created_metrics()  # *_created series would only add load to the sandbox's Prometheus
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_requests_total", "Requests the gateway handled, by backend and outcome.",
+            ("namespace", "route", "backend_service", "backend_workload", "backend_pod", "code", "flags"),
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "gateway_request_duration_seconds", "Time until the client saw the outcome.",
+            ("namespace", "route", "backend_service", "backend_workload"),
+            buckets=BUCKETS, registry=self.registry,
+        )
+
+    def observe(self, namespace: str, route: str, service: str, workload: str, pod: str,
+                code: int, flags: str, seconds: float) -> None:
+        self.requests.labels(namespace, route, service, workload, pod, str(code), flags).inc()
+        self.duration.labels(namespace, route, service, workload).observe(seconds)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,182 @@
+"""Small immutable records of the API objects the gateway needs, parsed from raw JSON.
+
+The gateway works on raw dicts (what the API server sends) rather than the kubernetes
+client's models: parsing a watch event into a ``V1Pod`` costs far more than the few
+fields read here, and plain dicts keep these functions trivially testable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import GATEWAY_GROUP, GATEWAY_NAME
+
+Obj = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    port: int
+    target_port: int | str  # a number, or the name of a container port
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Service:
+    namespace: str
+    name: str
+    selector: Mapping[str, str]
+    ports: tuple[ServicePort, ...]
+
+    def port_for(self, port: int | None) -> ServicePort | None:
+        """The service port a client asks for (``None``: the first one)."""
+        if not self.ports:
+            return None
+        if port is None:
+            return self.ports[0]
+        return next((p for p in self.ports if p.port == port), None)
+
+
+@dataclass(frozen=True)
+class Pod:
+    namespace: str
+    name: str
+    ip: str
+    labels: Mapping[str, str]
+    ready: bool
+    container_ports: Mapping[str, int]  # named container ports
+    workload: str  # owning Deployment ("" for a bare pod)
+
+    def target_port(self, sp: ServicePort) -> int | None:
+        """Resolve a Service's targetPort against this pod, as kube-proxy does."""
+        if isinstance(sp.target_port, int):
+            return sp.target_port
+        return self.container_ports.get(sp.target_port)
+
+
+@dataclass(frozen=True)
+class BackendRef:
+    name: str
+    namespace: str
+    port: int | None
+    weight: int
+    group: str = ""
+    kind: str = "Service"
+
+
+@dataclass(frozen=True)
+class PathMatch:
+    type: str  # Exact | PathPrefix | RegularExpression
+    value: str
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    path: PathMatch
+    method: str | None = None
+    has_headers_or_params: bool = False  # the load sends none: such a match never matches
+
+
+@dataclass(frozen=True)
+class Rule:
+    matches: tuple[RouteMatch, ...]
+    backend_refs: tuple[BackendRef, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    namespace: str
+    name: str
+    generation: int
+    rules: tuple[Rule, ...]
+    parent_refs: tuple[Mapping[str, Any], ...] = field(default=())
+
+
+def _labels(obj: Obj) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
+
+
+def parse_service(obj: Obj) -> Service:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    ports = []
+    for p in spec.get("ports") or []:
+        target = p.get("targetPort", p["port"])
+        if isinstance(target, str) and target.isdigit():
+            target = int(target)
+        ports.append(ServicePort(port=int(p["port"]), target_port=target, name=p.get("name", "")))
+    return Service(meta.get("namespace", ""), meta["name"], dict(spec.get("selector") or {}), tuple(ports))
+
+
+def workload_of(meta: Obj) -> str:
+    """The pod's owning Deployment: its ReplicaSet's name without the pod-template-hash.
+
+    A Deployment names its ReplicaSets ``<deployment>-<pod-template-hash>`` and copies the
+    hash into the pod's labels, so no ReplicaSet watch is needed.
+    """
+    owners = meta.get("ownerReferences") or []
+    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    if owner is None:
+        return ""
+    name = owner.get("name", "")
+    h = (meta.get("labels") or {}).get("pod-template-hash")
+    if owner.get("kind") == "ReplicaSet" and h and name.endswith("-" + h):
+        return name[: -len(h) - 1]
+    return name
+
+
+def parse_pod(obj: Obj) -> Pod:
+    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    ready = (
+        status.get("phase") == "Running"
+        and not meta.get("deletionTimestamp")  # terminating pods leave the rotation
+        and bool(status.get("podIP"))
+        and any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    )
+    ports = {
+        p["name"]: int(p["containerPort"])
+        for c in spec.get("containers") or []
+        for p in c.get("ports") or []
+        if p.get("name")
+    }
+    return Pod(
+        namespace=meta.get("namespace", ""), name=meta["name"], ip=status.get("podIP") or "",
+        labels=_labels(obj), ready=ready, container_ports=ports, workload=workload_of(meta),
+    )
+
+
+def is_our_parent(ref: Obj) -> bool:
+    """Does this parentRef name our Gateway (in any namespace)?"""
+    return (
+        ref.get("name") == GATEWAY_NAME
+        and ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
+        and ref.get("kind", "Gateway") == "Gateway"
+    )
+
+
+def _parse_match(m: Obj) -> RouteMatch:
+    path = m.get("path") or {}
+    return RouteMatch(
+        path=PathMatch(path.get("type", "PathPrefix"), path.get("value", "/")),
+        method=m.get("method"),
+        has_headers_or_params=bool(m.get("headers") or m.get("queryParams")),
+    )
+
+
+def parse_route(obj: Obj) -> Route:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    ns = meta.get("namespace", "")
+    rules = []
+    for r in spec.get("rules") or [{}]:  # upstream defaults rules to one catch-all rule
+        matches = tuple(_parse_match(m) for m in r.get("matches") or [{}])
+        refs = tuple(
+            BackendRef(
+                name=b["name"], namespace=b.get("namespace", ns),
+                port=int(b["port"]) if b.get("port") is not None else None,
+                weight=int(b.get("weight", 1)), group=b.get("group", ""), kind=b.get("kind", "Service"),
+            )
+            for b in r.get("backendRefs") or []
+        )
+        rules.append(Rule(matches, refs))
+    return Route(ns, meta["name"], int(meta.get("generation", 0)), tuple(rules),
+                 tuple(spec.get("parentRefs") or ()))
