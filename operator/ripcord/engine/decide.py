@@ -227,6 +227,7 @@ def _start_rollout(ctx: _Ctx, spec: ReleaseSpec, thash: str) -> None:
     rid = st.next_rollout_id
     st.next_rollout_id += 1
     slot = other_slot(st.stable.slot)
+    st.stalled_template_hash = None  # the template changed: whatever was rolled back no longer stalls
     st.canary = Workload(slot=slot, deployment="", version=spec.version, template_hash=thash)
     st.rollout = RolloutStatus(id=rid, state="Progressing", step=0, weight=0, step_started_at=iso(ctx.now),
                                started_at=iso(ctx.now))
@@ -249,7 +250,12 @@ def _step_rollout(ctx: _Ctx, spec: ReleaseSpec) -> None:
     desired = obs.desired_hash if spec.template is not None else None
 
     if ro.state == "RollingBack":
-        _finish_rollback_when_drained(ctx, spec)
+        # The effective weight was read for the traffic the *recorded* status asks for. A rollback
+        # decided in this very decision (an abort request) has not reached the data plane yet, and
+        # after a swap back from the watch the canary slot is not the one that was measured.
+        was = obs.status.rollout
+        if was is not None and was.id == ro.id and was.state == "RollingBack":
+            _finish_rollback_when_drained(ctx, spec)
         if st.rollout is None:
             _at_rest(ctx, spec)
         return
