@@ -58,21 +58,37 @@ class AnalysisOutcome:
     error: Optional[str]  # why Unavailable
 
 
-def load_sequential(settings: JudgeSettings) -> tuple[Optional[Judge], str]:
-    """The sequential judge configured with ``settings``, or (None, why not)."""
+def sequential_available() -> tuple[bool, str]:
+    """Whether the statistical judge's module can be imported (and why not)."""
+    try:
+        importlib.import_module(SEQUENTIAL_MODULE)
+    except ImportError as e:
+        return False, f"statistical judge not installed ({e.name or e})"
+    except Exception as e:  # noqa: BLE001 - a broken judge must not take the analysis down
+        log.exception("cannot import the sequential judge")
+        return False, f"statistical judge unusable: {e}"
+    return True, ""
+
+
+def load_sequential(settings: JudgeSettings, metrics: Sequence[MetricSpec] = ()) -> tuple[Optional[Judge], str]:
+    """The sequential judge for ``metrics``, configured with ``settings``; or (None, why not).
+
+    The judge is told which metrics it judges (so its Bonferroni correction counts all of
+    them, and it waits for every one before a pass) and which of them are latencies (slow
+    request shares: no circuit breaker, their own tolerance), by type rather than by name.
+    """
+    ok, why = sequential_available()
+    if not ok:
+        return None, why
     try:
         mod = importlib.import_module(SEQUENTIAL_MODULE)
-    except ImportError as e:
-        return None, f"statistical judge not installed ({e.name or e})"
-    try:
-        settings_cls = getattr(mod, "SequentialSettings")
-        judge_cls = getattr(mod, "SequentialJudge")
-        try:
-            parsed = settings_cls.from_mapping(settings.wire())
-        except (TypeError, ValueError, KeyError):
-            parsed = settings_cls.from_mapping(settings.model_dump())
-        return judge_cls(parsed), ""
-    except Exception as e:  # noqa: BLE001 - a broken judge must not take the analysis down
+        mapping: dict[str, Any] = dict(settings.wire())
+        if metrics:
+            mapping["metrics"] = [m.name for m in metrics]
+            mapping["latencyMetrics"] = [m.name for m in metrics if m.type == "latency"]
+        parsed = mod.SequentialSettings.from_mapping(mapping)
+        return mod.SequentialJudge(parsed), ""
+    except Exception as e:  # noqa: BLE001
         log.exception("cannot set up the sequential judge")
         return None, f"statistical judge unusable: {e}"
 
@@ -128,6 +144,7 @@ class Analyzer:
         self._clients = ClientCache(client_factory)
         self._clock = clock
         self._wall = wall_clock
+        sequential_available()  # import it now: the first analysis must not pay for it
 
     # ------------------------------------------------------------- validation
 
@@ -194,7 +211,7 @@ class Analyzer:
         state = dict(judge_state or {})
         threshold_state = dict(state.get("threshold") or {})
         threshold_state.setdefault("failedChecks", failed_checks)
-        seq_states: dict[str, Any] = dict(state.get("sequential") or {})
+        seq_state: Optional[Mapping[str, Any]] = state.get("sequential") or None
 
         def unavailable(error: str) -> AnalysisOutcome:
             return AnalysisOutcome(
@@ -214,14 +231,19 @@ class Analyzer:
                                                     for m in spec.metrics],
                                    dict(judge_state or {}), failed_checks, None, None)
 
+        available, why_not = sequential_available()
+        plan = self._plan(spec, sequential_available=available, why_not=why_not)
+        seq_judge: Optional[Judge] = None
+        if plan.sequential:
+            seq_judge, why_not = load_sequential(spec.judge, plan.sequential)
+            if seq_judge is None:  # settings refused: judge those metrics by fixed bounds
+                plan = self._plan(spec, sequential_available=False, why_not=why_not)
+
+        # The deadline covers the Prometheus round trips, the only part that can hang.
         deadline = Deadline(self._deadline_s(spec), clock=self._clock)
         reader = self._reader(endpoint, deadline)
         window = Window(t_prev=since - endpoint.settle_s, t_now=now - endpoint.settle_s, step=step, weight=weight,
                         scrape_interval_s=endpoint.scrape_interval_s)
-
-        seq_judge, why_not = load_sequential(spec.judge)
-        plan = self._plan(spec, sequential_available=seq_judge is not None, why_not=why_not)
-
         measurements: dict[str, Measurement] = {}
         try:
             for m in spec.metrics:
@@ -248,25 +270,21 @@ class Analyzer:
             threshold_state = dict(judged.state)
             threshold_results = {j.metric: j for j in judged.metrics}
 
-        # the sequential test, one state per metric
+        # the sequential test: one judge, one state, all its metrics together
         seq_results: dict[str, MetricJudgement] = {}
-        for m in plan.sequential:
-            meas = measurements.get(m.name)
-            if meas is None or meas.evidence is None or meas.problem or seq_judge is None:
-                continue
+        seq_evidence = [measurements[m.name].evidence for m in plan.sequential
+                        if m.name in measurements and measurements[m.name].evidence is not None
+                        and not measurements[m.name].problem]
+        if seq_judge is not None and seq_evidence:
             try:
-                judged = seq_judge.update(seq_states.get(m.name), [meas.evidence])
+                judged = seq_judge.update(seq_state, seq_evidence)
+                seq_state = dict(judged.state)
+                seq_results = {j.metric: j for j in judged.metrics}
             except Exception as e:  # noqa: BLE001 - a judge bug holds the rollout, never passes it
-                log.exception("sequential judge failed on %s", m.name)
-                results[m.name] = MetricResult(name=m.name, verdict="Inconclusive",
-                                               message=f"statistical judge error: {e}"[:1024])
-                continue
-            seq_states[m.name] = dict(judged.state)
-            mine = [j for j in judged.metrics if j.metric == m.name] or list(judged.metrics)
-            if mine:
-                seq_results[m.name] = mine[0]
-            else:
-                seq_results[m.name] = MetricJudgement(m.name, judged.verdict, None, None, "", "")
+                log.exception("sequential judge failed")
+                for m in plan.sequential:
+                    results.setdefault(m.name, MetricResult(name=m.name, verdict="Inconclusive",
+                                                            message=f"statistical judge error: {e}"[:1024]))
 
         for m in spec.metrics:
             if m.name in results:
@@ -290,7 +308,7 @@ class Analyzer:
         ordered = [results[m.name] for m in spec.metrics]
         verdict = _combine([r.verdict for r in ordered])
         failing = next((r for r in ordered if r.verdict == "Fail"), None)
-        new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_states}
+        new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_state or {}}
         return AnalysisOutcome(verdict=verdict, metrics=ordered, judge_state=new_state,
                                failed_checks=int(threshold_state.get("failedChecks", 0)),
                                failing=failing, error=None)
@@ -314,8 +332,13 @@ class Analyzer:
             endpoint = self._endpoint(spec)
         except (NotAllowed, ConfigError) as e:
             return f"pre-flight skipped: {e}"
-        seq_judge, why_not = load_sequential(spec.judge)
-        plan = self._plan(spec, sequential_available=seq_judge is not None, why_not=why_not)
+        available, why_not = sequential_available()
+        plan = self._plan(spec, sequential_available=available, why_not=why_not)
+        seq_judge: Optional[Judge] = None
+        if plan.sequential:
+            seq_judge, why_not = load_sequential(spec.judge, plan.sequential)
+            if seq_judge is None:
+                plan = self._plan(spec, sequential_available=False, why_not=why_not)
         lookback = max(120.0, 20 * endpoint.scrape_interval_s)
         end = self._wall() - endpoint.settle_s
         window = Window(t_prev=end - lookback, t_now=end, step=0, weight=0.0,
@@ -340,11 +363,17 @@ class Analyzer:
                     parts.append(f"{m.name}: no traffic on the stable in the last {lookback:.0f}s; "
                                  "no verdict is possible without requests")
                     continue
-                judge: Judge = seq_judge if (m in plan.sequential and seq_judge is not None) else \
-                    ThresholdJudge({m.name: plan.bounds.get(m.name, own_bound(m))}, min_requests=spec.min_requests)
-                pf = judge.preflight(total_rps=total_rps, stable_error_rate=rate, canary_pods=canary_pods,
-                                     stable_pods=stable_pods, weights=[float(w) for w in weights], step_s=step_s,
-                                     max_duration_s=max_s)
+                args: dict[str, Any] = dict(total_rps=total_rps, stable_error_rate=rate, canary_pods=canary_pods,
+                                            stable_pods=stable_pods, weights=[float(w) for w in weights],
+                                            step_s=step_s, max_duration_s=max_s)
+                if seq_judge is not None and m in plan.sequential:
+                    try:  # the sequential judge also corrects for the number of metrics it judges
+                        pf = seq_judge.preflight(**args, metrics=len(plan.sequential))  # type: ignore[call-arg]
+                    except TypeError:
+                        pf = seq_judge.preflight(**args)
+                else:
+                    bound = plan.bounds.get(m.name, own_bound(m))
+                    pf = ThresholdJudge({m.name: bound}, min_requests=spec.min_requests).preflight(**args)
                 flag = "" if pf.feasible else " (NOT FEASIBLE within maxDuration)"
                 parts.append(f"{m.name}: {pf.message}{flag} [stable {total_rps:.3g} rps, "
                              f"{'slow' if m.type == 'latency' else 'errors'} {rate * 100:.3g}%]")

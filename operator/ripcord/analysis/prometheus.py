@@ -150,7 +150,8 @@ class PrometheusClient:
         timeout = self.endpoint.timeout_s if timeout is None else timeout
         if timeout <= 0:
             raise MetricsUnavailable("no time left for a Prometheus query")
-        params = {"time": f"{at:.3f}", "timeout": f"{max(timeout, 0.001):.3f}s"}
+        # Prometheus durations take no fractions ("2.5s" is refused): whole milliseconds.
+        params = {"time": f"{at:.3f}", "timeout": f"{max(1, int(timeout * 1000))}ms"}
 
         def run() -> Any:
             return self._prom.custom_query(promql, params=params, timeout=timeout)

@@ -258,25 +258,30 @@ def test_without_the_statistical_judge_sequential_metrics_use_fallback_bounds(pr
 # ------------------------------------------------------------- with a sequential judge
 
 class StubSequential:
-    """Records evidence; fails when the canary's cumulative bad share exceeds 2x stable's."""
+    """Records evidence; per metric, fails when the canary's cumulative bad share exceeds
+    2x the stable's, passes after two looks."""
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
         self.seen: list[StepEvidence] = []
 
     def update(self, state: Mapping[str, Any] | None, evidence: Sequence[StepEvidence]) -> Judgement:
-        st = dict(state or {"c": [0, 0], "s": [0, 0], "n": 0})
+        all_st = {k: dict(v) for k, v in (state or {}).items()}
+        judged = []
         for e in evidence:
             self.seen.append(e)
+            st = all_st.setdefault(e.metric, {"c": [0, 0], "s": [0, 0], "n": 0})
             st["c"] = [st["c"][0] + e.canary.requests, st["c"][1] + e.canary.bad]
             st["s"] = [st["s"][0] + e.stable.requests, st["s"][1] + e.stable.bad]
             st["n"] += 1
-        c = st["c"][1] / st["c"][0] if st["c"][0] else None
-        s = st["s"][1] / st["s"][0] if st["s"][0] else None
-        v = Verdict.FAIL if c is not None and s is not None and c > 2 * s + 0.01 else \
-            Verdict.PASS if st["n"] >= 2 else Verdict.INCONCLUSIVE
-        mj = MetricJudgement(evidence[0].metric, v, c, s, "ratio <= 1.1", f"looks {st['n']}")
-        return Judgement(v, [mj], st)
+            c = st["c"][1] / st["c"][0] if st["c"][0] else None
+            s = st["s"][1] / st["s"][0] if st["s"][0] else None
+            v = Verdict.FAIL if c is not None and s is not None and c > 2 * s + 0.01 else \
+                Verdict.PASS if st["n"] >= 2 else Verdict.INCONCLUSIVE
+            judged.append(MetricJudgement(e.metric, v, c, s, "ratio <= 1.1", f"looks {st['n']}"))
+        v = Verdict.FAIL if any(j.verdict is Verdict.FAIL for j in judged) else \
+            Verdict.PASS if judged and all(j.verdict is Verdict.PASS for j in judged) else Verdict.INCONCLUSIVE
+        return Judgement(v, judged, all_st)
 
     def preflight(self, **kw: Any) -> Preflight:
         self.preflight_args = kw
@@ -316,6 +321,7 @@ def test_sequential_judge_gets_counts_and_keeps_state_per_metric(prom, sequentia
     assert (e.stable.requests, e.stable.bad) == pytest.approx((900, 9))
     assert e.canary.per_pod and e.duration_s == 10 and e.weight == 10.0
     assert sequential[-1].settings["alpha"] == 0.01  # JudgeSettings passed through from_mapping
+    assert sequential[-1].settings["metrics"] == ["error-rate"]
     state = json.loads(json.dumps(first.judge_state))
     second = analyze(a, s, since=T_NOW, now=T_NOW + 10, state=state)
     assert second.verdict == "Pass"
@@ -353,3 +359,32 @@ def test_preflight_survives_an_outage(prom):
     prom.fail = MetricsUnavailable("down")
     msg = make(prom).preflight(spec(ERR_THRESHOLD), TARGET, weights=[5], canary_pods=1, stable_pods=3)
     assert "metrics unavailable: down" in msg
+
+
+def test_sequential_judge_is_told_its_metrics_and_which_are_latencies(prom, sequential):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.01), "web-b": (10, 0.01)})
+    prom.series["http_request_duration_seconds_bucket"] = histogram_series({
+        "web-a": {"0.5": 85, "+Inf": 90}, "web-b": {"0.5": 9, "+Inf": 10}})
+    s = spec(MetricSpec(name="error-rate"), MetricSpec(name="p99", type="latency", judge="sequential"))
+    out = analyze(make(prom), s)
+    judge = sequential[-1]
+    assert judge.settings["metrics"] == ["error-rate", "p99"]
+    assert judge.settings["latencyMetrics"] == ["p99"]
+    lat = [e for e in judge.seen if e.metric == "p99"][0]
+    assert (lat.canary.requests, lat.canary.bad) == pytest.approx((100, 10))  # slow = above 0.5 s
+    assert set(out.judge_state["sequential"]) == {"error-rate", "p99"}
+
+
+def test_with_the_real_sequential_judge(prom, monkeypatch):
+    """When the statistical judge is installed: a clearly bad canary fails, the state round-trips."""
+    pytest.importorskip("ripcord.analysis.judge.sequential")
+    monkeypatch.setattr(analyzer_mod, "SEQUENTIAL_MODULE", "ripcord.analysis.judge.sequential")
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.01), "web-b": (10, 0.5)})
+    a = make(prom)
+    s = spec(MetricSpec(name="error-rate"))
+    out = analyze(a, s)
+    assert out.verdict == "Fail", out.metrics
+    assert out.failing is not None and out.failing.value == pytest.approx(0.5)
+    json.dumps(out.judge_state)
+    again = analyze(a, s, since=T_NOW, now=T_NOW + 10, state=json.loads(json.dumps(out.judge_state)))
+    assert again.verdict == "Fail"

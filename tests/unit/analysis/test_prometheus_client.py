@@ -114,7 +114,7 @@ def test_vector_answer_and_parameters(fake_prom):
     path, headers = fake_prom.seen[0]
     params = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
     assert params["time"] == ["1700000000.250"]
-    assert params["timeout"] == ["2.000s"]
+    assert params["timeout"] == ["2000ms"]  # Prometheus refuses "2.000s"
     assert params["query"] == ['http_requests_total{namespace="x"}']
     assert headers["Authorization"] == "Bearer tok"
 

@@ -1,0 +1,239 @@
+"""The analysis against a real Prometheus.
+
+* On the sandbox: two Deployments of the demo app (good, and ERROR_RATE=0.5) behind one
+  Service, loaded through the gateway stand-in. The analyzer must measure each workload's
+  error rate from the app's own metrics and from the gateway's, agree with what clients
+  saw, and its counts must telescope exactly over successive intervals.
+* A private Prometheus process (never the shared one) SIGSTOPped: ``analyze`` must return
+  Unavailable within its deadline, and recover when the process continues.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from kubernetes import client
+
+from ripcord.analysis.analyzer import Analyzer, Target
+from ripcord.analysis.metrics import MetricReader, Window
+from ripcord.analysis.prometheus import Deadline, PrometheusClient
+from ripcord.api.models import AnalysisSpec, MetricSpec
+from ripcord.config import parse_config
+from sandbox.gateway.client import GatewayClient
+from sandbox.testing import prometheus_query, wait_until
+
+PROMETHEUS_BIN = "/usr/bin/prometheus"
+RPS = 40.0
+WINDOW_S = 20.0
+
+
+def deployment(name: str, env: dict[str, str]) -> dict[str, Any]:
+    labels = {"app": "web", "slot": name}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {
+            "replicas": 2, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {
+                "terminationGracePeriodSeconds": 2,
+                "containers": [{
+                    "name": "app", "image": "ripcord/demo-app:1.0.0",
+                    "ports": [{"name": "http", "containerPort": 8080}],
+                    "env": [{"name": k, "value": v} for k, v in env.items()],
+                    "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1},
+                }]}},
+        },
+    }
+
+
+def operator_config(prometheus_url: str, *, timeout_s: float = 2.0, deadline_s: float = 5.0):
+    return parse_config({"prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": timeout_s,
+                                                    "scrapeIntervalSeconds": 1}},
+                         "analysis": {"deadlineSeconds": deadline_s}}, env={})
+
+
+def latest_sample_time(prometheus_url: str, query: str) -> float:
+    result = prometheus_query(prometheus_url, f"max(timestamp({query}))")
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+@pytest.fixture
+def two_workloads(sandbox: Any, namespace: str, kube: client.ApiClient) -> Iterator[str]:
+    """web-a (good) and web-b (50% errors), both behind Service web, with load running."""
+    apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
+    apps.create_namespaced_deployment(namespace, deployment("web-a", {}))
+    apps.create_namespaced_deployment(namespace, deployment("web-b", {"ERROR_RATE": "0.5", "SEED": "7"}))
+    core.create_namespaced_service(namespace, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+    for name in ("web-a", "web-b"):
+        wait_until(lambda: (apps.read_namespaced_deployment_status(name, namespace).status.ready_replicas or 0) >= 2,
+                   90, f"deployment {name} ready")
+    gw = GatewayClient(sandbox.gateway_url)
+    gw.wait_synced()
+    load = namespace  # unique per test
+    gw.put_load(load, namespace, service="web", rps=RPS, timeout_s=2.0)
+    try:
+        gw.wait_rows(load, lambda rows: sum(r["by_workload"].get("web-b", 0) for r in rows) > 0
+                     and sum(r["by_workload"].get("web-a", 0) for r in rows) > 0, timeout_s=30)
+        yield load
+    finally:
+        gw.delete_load(load)
+
+
+def test_error_rate_of_each_workload_from_app_and_gateway_metrics(sandbox: Any, namespace: str,
+                                                                  two_workloads: str) -> None:
+    cfg = operator_config(sandbox.prometheus_url)
+    endpoint = cfg.resolve_prometheus({"name": "default"})
+    target = Target(namespace=namespace, release="web", canary="web-b", stable="web-a")
+    t0 = time.time() + 1.0
+    t1, t2 = t0 + WINDOW_S / 2, t0 + WINDOW_S
+    # Wait (on data, not on time) until both sources have samples past the window's end.
+    for q in (f'http_requests_total{{namespace="{namespace}"}}', f'gateway_requests_total{{namespace="{namespace}"}}'):
+        wait_until(lambda: latest_sample_time(sandbox.prometheus_url, q) >= t2 + 0.5, WINDOW_S + 30,
+                   f"samples of {q} past the window")
+
+    # 1. The analyzer's verdict and values, from both sources.
+    app = MetricSpec(name="app-errors", type="error-rate", source="app", judge="threshold", max=0.2)
+    gw = MetricSpec(name="gateway-errors", type="error-rate", source="gateway", judge="threshold", max=0.2)
+    spec = AnalysisSpec(metrics=[app, gw], interval="10s", min_requests=20)
+    out = Analyzer(cfg).analyze(spec, target, since=t0, now=t2, step=0, weight=50.0, judge_state=None,
+                                failed_checks=0)
+    assert out.verdict == "Fail", out
+    by_name = {m.name: m for m in out.metrics}
+    for name in ("app-errors", "gateway-errors"):
+        m = by_name[name]
+        assert m.verdict == "Fail", m
+        assert 0.35 <= (m.value or 0) <= 0.65, m  # 50% injected; ~400 canary requests: 5 sigma is 0.125
+        assert m.stable_value == 0.0, m  # the good version never fails
+        assert m.bound == "<= 0.2"
+    assert out.failing is not None and out.failing.name == "app-errors"
+
+    # 2. The counts, against what the clients saw, and their exact additivity.
+    reader = MetricReader(PrometheusClient(endpoint), cfg.metric_sources, deadline=Deadline(20),
+                          query_timeout_s=endpoint.timeout_s)
+
+    def counts(metric: MetricSpec, a: float, b: float) -> tuple[float, float, float, float]:
+        w = Window(t_prev=a - endpoint.settle_s, t_now=b - endpoint.settle_s, step=0, weight=50,
+                   scrape_interval_s=1)
+        e = reader.measure(metric, target, w).evidence
+        assert e is not None
+        return e.canary.requests, e.canary.bad, e.stable.requests, e.stable.bad
+
+    rows = GatewayClient(sandbox.gateway_url).record(two_workloads)
+    seen = [r for r in rows if t0 - endpoint.settle_s <= r["t"] < t2 - endpoint.settle_s]
+    seen_canary = sum(r["by_workload"].get("web-b", 0) for r in seen)
+    seen_stable = sum(r["by_workload"].get("web-a", 0) for r in seen)
+    seen_failed = sum(r["failed"] for r in seen)
+    slack = RPS * 3  # window edges: scrape offsets and per-second rows, a few seconds of traffic at most
+    for metric in (app, gw):
+        c_req, c_bad, s_req, s_bad = counts(metric, t0, t2)
+        print(f"{metric.source}: canary {c_bad:.0f}/{c_req:.0f}, stable {s_bad:.0f}/{s_req:.0f}; "
+              f"clients saw canary {seen_canary}, stable {seen_stable}, failed {seen_failed}")
+        assert abs(c_req - seen_canary) <= slack, (metric.source, c_req, seen_canary)
+        assert abs(s_req - seen_stable) <= slack, (metric.source, s_req, seen_stable)
+        assert abs(c_bad - seen_failed) <= slack / 2, (metric.source, c_bad, seen_failed)
+        assert s_bad == 0
+        # evidence of successive intervals adds up exactly (same evaluation instants)
+        first, second = counts(metric, t0, t1), counts(metric, t1, t2)
+        assert tuple(x + y for x, y in zip(first, second)) == (c_req, c_bad, s_req, s_bad)
+
+
+# ------------------------------------------------------------------ hung Prometheus
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ready(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as resp:
+        return resp.status == 200
+
+
+@pytest.fixture
+def private_prometheus(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A Prometheus process of this test's own: stopping it harms no one else."""
+    if not os.path.exists(PROMETHEUS_BIN):
+        pytest.skip(f"{PROMETHEUS_BIN} is not installed")
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": []}))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "prometheus.log", "wb")
+    proc = subprocess.Popen([PROMETHEUS_BIN, f"--config.file={conf}", f"--storage.tsdb.path={tmp_path / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: proc.poll() is None and _ready(url), 60, f"private Prometheus at {url}")
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGCONT)
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        log.close()
+
+
+ERRORS = MetricSpec(name="error-rate", type="error-rate", judge="threshold", max=0.1)
+TARGET = Target(namespace="nowhere", release="web", canary="web-b", stable="web-a")
+
+
+def _analyze(analyzer: Analyzer) -> Any:
+    now = time.time()
+    spec = AnalysisSpec(metrics=[ERRORS], interval="10s")
+    return analyzer.analyze(spec, TARGET, since=now - 5, now=now, step=0, weight=10.0,
+                            judge_state={"v": 1, "threshold": {"failedChecks": 1}}, failed_checks=1)
+
+
+def test_sigstopped_prometheus_gives_unavailable_within_the_deadline(private_prometheus) -> None:
+    url, proc = private_prometheus
+    deadline_s = 3.0
+    analyzer = Analyzer(operator_config(url, timeout_s=1.0, deadline_s=deadline_s))
+
+    before = _analyze(analyzer)
+    assert before.verdict == "Inconclusive", before  # it answers: no data for these workloads
+
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        t = time.monotonic()
+        hung = _analyze(analyzer)
+        elapsed = time.monotonic() - t
+        assert hung.verdict == "Unavailable", hung
+        assert "no answer within" in (hung.error or "")
+        assert hung.failed_checks == 1 and hung.judge_state["threshold"]["failedChecks"] == 1
+        assert elapsed < deadline_s + 1.0, f"analyze took {elapsed:.1f}s with a {deadline_s}s deadline"
+
+        t = time.monotonic()
+        msg = analyzer.preflight(AnalysisSpec(metrics=[ERRORS], interval="10s"), TARGET, weights=[5],
+                                 canary_pods=1, stable_pods=2)
+        assert "metrics unavailable" in msg and time.monotonic() - t < deadline_s + 1.0
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+
+    after = wait_until(lambda: (r := _analyze(analyzer)).verdict != "Unavailable" and r, 30,
+                       "analysis to recover after SIGCONT")
+    assert after.verdict == "Inconclusive"
+
+
+def test_stopped_prometheus_gives_unavailable_at_once(private_prometheus) -> None:
+    url, proc = private_prometheus
+    proc.terminate()
+    proc.wait(timeout=15)
+    analyzer = Analyzer(operator_config(url, timeout_s=1.0, deadline_s=3.0))
+    t = time.monotonic()
+    out = _analyze(analyzer)
+    assert out.verdict == "Unavailable" and "ConnectionError" in (out.error or ""), out
+    assert time.monotonic() - t < 2.0
