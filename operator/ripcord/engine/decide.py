@@ -265,14 +265,20 @@ def _step_rollout(ctx: _Ctx, spec: ReleaseSpec) -> None:
         return
 
     assert st.canary is not None
+    refused = False
     if desired is not None and desired != st.canary.template_hash:
         if desired == st.stable.template_hash:
             _start_rollback(ctx, spec, RollbackReason(kind="Reverted", message="template set back to the stable's",
                                                       weight=ro.weight, at=iso(ctx.now)))
             return
-        _supersede(ctx, spec, desired)
-        return
-    if st.canary.version != spec.version:
+        if not obs.template_error:
+            _supersede(ctx, spec, desired)
+            return
+        # The new template is refused: supersede nothing, hold the running canary where it is
+        # (a breach or an abort still rolls it back) until the template is fixed or set back.
+        _invalid_template(ctx)
+        refused = True
+    elif st.canary.version != spec.version:
         st.canary.version = spec.version
         if (entry := ctx.current_entry()) is not None:
             entry.version = spec.version
@@ -281,6 +287,8 @@ def _step_rollout(ctx: _Ctx, spec: ReleaseSpec) -> None:
         b = obs.health_breach
         _start_rollback(ctx, spec, RollbackReason(kind="PodHealth", message=f"{b.gate}: {b.message}",
                                                   metric=b.gate, weight=ro.weight, at=iso(ctx.now)))
+        return
+    if refused:
         return
 
     if ro.state == "Promoting":
