@@ -16,7 +16,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
@@ -64,12 +64,14 @@ def latest_sample_time(prometheus_url: str, query: str) -> float:
     return float(result[0]["value"][1]) if result else 0.0
 
 
-@pytest.fixture
-def two_workloads(sandbox: Any, namespace: str, kube: client.ApiClient) -> Iterator[str]:
-    """web-a (good) and web-b (50% errors), both behind Service web, with load running."""
+def start_two_workloads(sandbox: Any, namespace: str, kube: client.ApiClient, canary_env: dict[str, str],
+                        load_timeout_s: float = 2.0) -> Callable[[], None]:
+    """web-a (good) and web-b (``canary_env``), both behind Service web, with load running.
+
+    Returns the function that stops the load."""
     apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
     apps.create_namespaced_deployment(namespace, deployment("web-a", {}))
-    apps.create_namespaced_deployment(namespace, deployment("web-b", {"ERROR_RATE": "0.5", "SEED": "7"}))
+    apps.create_namespaced_deployment(namespace, deployment("web-b", canary_env))
     core.create_namespaced_service(namespace, {
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
         "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
@@ -79,13 +81,31 @@ def two_workloads(sandbox: Any, namespace: str, kube: client.ApiClient) -> Itera
     gw = GatewayClient(sandbox.gateway_url)
     gw.wait_synced()
     load = namespace  # unique per test
-    gw.put_load(load, namespace, service="web", rps=RPS, timeout_s=2.0)
+    gw.put_load(load, namespace, service="web", rps=RPS, timeout_s=load_timeout_s)
     try:
         gw.wait_rows(load, lambda rows: sum(r["by_workload"].get("web-b", 0) for r in rows) > 0
                      and sum(r["by_workload"].get("web-a", 0) for r in rows) > 0, timeout_s=30)
-        yield load
-    finally:
+    except BaseException:
         gw.delete_load(load)
+        raise
+    return lambda: gw.delete_load(load) and None
+
+
+@pytest.fixture
+def two_workloads(sandbox: Any, namespace: str, kube: client.ApiClient) -> Iterator[str]:
+    """web-a (good) and web-b (50% errors)."""
+    stop = start_two_workloads(sandbox, namespace, kube, {"ERROR_RATE": "0.5", "SEED": "7"})
+    try:
+        yield namespace
+    finally:
+        stop()
+
+
+def wait_for_samples_past(prometheus_url: str, namespace: str, t: float) -> None:
+    """Wait (on data, not on time) until both sources have samples past ``t``."""
+    for q in (f'http_requests_total{{namespace="{namespace}"}}', f'gateway_requests_total{{namespace="{namespace}"}}'):
+        wait_until(lambda: latest_sample_time(prometheus_url, q) >= t + 0.5, WINDOW_S + 30,
+                   f"samples of {q} past the window")
 
 
 def test_error_rate_of_each_workload_from_app_and_gateway_metrics(sandbox: Any, namespace: str,
@@ -95,10 +115,7 @@ def test_error_rate_of_each_workload_from_app_and_gateway_metrics(sandbox: Any, 
     target = Target(namespace=namespace, release="web", canary="web-b", stable="web-a")
     t0 = time.time() + 1.0
     t1, t2 = t0 + WINDOW_S / 2, t0 + WINDOW_S
-    # Wait (on data, not on time) until both sources have samples past the window's end.
-    for q in (f'http_requests_total{{namespace="{namespace}"}}', f'gateway_requests_total{{namespace="{namespace}"}}'):
-        wait_until(lambda: latest_sample_time(sandbox.prometheus_url, q) >= t2 + 0.5, WINDOW_S + 30,
-                   f"samples of {q} past the window")
+    wait_for_samples_past(sandbox.prometheus_url, namespace, t2)
 
     # 1. The analyzer's verdict and values, from both sources.
     app = MetricSpec(name="app-errors", type="error-rate", source="app", judge="threshold", max=0.2)
@@ -144,6 +161,42 @@ def test_error_rate_of_each_workload_from_app_and_gateway_metrics(sandbox: Any, 
         # evidence of successive intervals adds up exactly (same evaluation instants)
         first, second = counts(metric, t0, t1), counts(metric, t1, t2)
         assert tuple(x + y for x, y in zip(first, second)) == (c_req, c_bad, s_req, s_bad)
+
+
+def test_hangs_are_seen_by_the_gateway_only_and_latency_by_both(sandbox: Any, namespace: str,
+                                                                kube: client.ApiClient) -> None:
+    """A canary that hangs 20% of requests and adds 300 ms to the rest: its own metrics show
+    no errors (a hung request is never reported), the gateway's show the 504s; both show
+    the latency."""
+    stop = start_two_workloads(sandbox, namespace, kube, {"HANG_RATE": "0.2", "LATENCY_MS": "300", "SEED": "3"},
+                               load_timeout_s=1.0)
+    try:
+        cfg = operator_config(sandbox.prometheus_url)
+        target = Target(namespace=namespace, release="web", canary="web-b", stable="web-a")
+        t0 = time.time() + 1.0
+        t2 = t0 + WINDOW_S
+        wait_for_samples_past(sandbox.prometheus_url, namespace, t2)
+        metrics = [
+            MetricSpec(name="app-errors", type="error-rate", source="app", judge="threshold", max=0.05),
+            MetricSpec(name="gateway-errors", type="error-rate", source="gateway", judge="threshold", max=0.05),
+            MetricSpec(name="app-latency", type="latency", source="app", judge="threshold", quantile=0.5,
+                       max_ratio=2.0, threshold_seconds=0.25),
+            MetricSpec(name="gateway-latency", type="latency", source="gateway", judge="threshold", quantile=0.5,
+                       max_ratio=2.0, threshold_seconds=0.25),
+        ]
+        out = Analyzer(cfg).analyze(AnalysisSpec(metrics=metrics, interval="10s", min_requests=20), target,
+                                    since=t0, now=t2, step=0, weight=50.0, judge_state=None, failed_checks=0)
+    finally:
+        stop()
+    m = {r.name: r for r in out.metrics}
+    print({k: (v.verdict, v.value, v.stable_value) for k, v in m.items()})
+    assert out.verdict == "Fail"
+    assert m["app-errors"].value == 0.0 and m["app-errors"].verdict == "Pass", m["app-errors"]
+    assert 0.08 <= (m["gateway-errors"].value or 0) <= 0.35, m["gateway-errors"]  # 20% hang -> 504 UT
+    assert m["gateway-errors"].verdict == "Fail"
+    for name in ("app-latency", "gateway-latency"):
+        assert (m[name].value or 0) >= 0.25 and (m[name].stable_value or 1) < 0.1, m[name]
+        assert m[name].verdict == "Fail"
 
 
 # ------------------------------------------------------------------ hung Prometheus
