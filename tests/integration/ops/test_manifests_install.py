@@ -1,0 +1,127 @@
+"""The shipped manifests on the sandbox's real API server (Kubernetes 1.20).
+
+- `manifests/sandbox` (CRD, namespace, RBAC, ConfigMap) applies, and applies again unchanged.
+- `manifests/base` as a whole is accepted by the API server (server-side dry run: the
+  operator's Deployment would only wait for an image the sandbox cannot run).
+- The operator identity is allowed exactly what the shipped roles say, asked of the API
+  server's own authorizer (SelfSubjectAccessReview), and denied what they leave out.
+- The ConfigMap's configuration, read back from the cluster, is valid.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from ripcord.config import parse_config
+
+ROOT = Path(__file__).resolve().parents[3]
+OPERATOR_NS = "ripcord-system"
+
+
+def kubectl(kubeconfig: Any, *args: str) -> str:
+    exe = Path(sys.executable).with_name("kubectl")
+    out = subprocess.run([str(exe) if exe.exists() else "kubectl", "--kubeconfig", str(kubeconfig), *args],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, f"kubectl {' '.join(args)}: {out.stderr}"
+    return out.stdout
+
+
+def built(name: str) -> list[dict[str, Any]]:
+    out = subprocess.run([str(Path(sys.executable).with_name("kubectl")), "kustomize", str(ROOT / "manifests" / name)],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def allowed(api: client.ApiClient, verb: str, group: str, resource: str, namespace: str | None) -> bool:
+    sub = None
+    if "/" in resource:
+        resource, sub = resource.split("/", 1)
+    review = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+        resource_attributes=client.V1ResourceAttributes(verb=verb, group=group, resource=resource,
+                                                        subresource=sub, namespace=namespace)))
+    return bool(client.AuthorizationV1Api(api).create_self_subject_access_review(review).status.allowed)
+
+
+@pytest.fixture(scope="module")
+def installed(sandbox: Any) -> Any:
+    # A stale CRD copy applied to the shared sandbox would prune fields other tests write.
+    copy, source = ROOT / "manifests" / "crds" / "release.yaml", ROOT / "crds" / "release.yaml"
+    assert copy.read_text() == source.read_text(), "run `make manifests-crd` first"
+    first = kubectl(sandbox.admin_kubeconfig, "apply", "-k", str(ROOT / "manifests" / "sandbox"))
+    again = kubectl(sandbox.admin_kubeconfig, "apply", "-k", str(ROOT / "manifests" / "sandbox"))
+    print("\n" + first.strip())
+    assert all(line.endswith("unchanged") for line in again.strip().splitlines()), again
+    kubectl(sandbox.admin_kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
+            "crd/releases.ripcord.dev")
+    return sandbox
+
+
+@pytest.mark.integration
+def test_the_whole_base_is_accepted_by_the_api_server(installed: Any) -> None:
+    out = kubectl(installed.admin_kubeconfig, "apply", "--dry-run=server", "-k", str(ROOT / "manifests" / "base"))
+    kinds = {line.split("/", 1)[0] for line in out.strip().splitlines()}
+    assert {"deployment.apps", "service", "configmap", "serviceaccount", "clusterrole.rbac.authorization.k8s.io",
+            "customresourcedefinition.apiextensions.k8s.io"} <= kinds, out
+
+
+@pytest.mark.integration
+def test_the_namespaced_install_is_accepted_by_the_api_server(installed: Any, namespace: str) -> None:
+    rendered = built("namespaced")
+    for doc in rendered:
+        doc["metadata"]["namespace"] = namespace
+        for subject in doc.get("subjects", []):
+            subject["namespace"] = namespace
+    manifest = yaml.safe_dump_all(rendered)
+    exe = Path(sys.executable).with_name("kubectl")
+    out = subprocess.run([str(exe), "--kubeconfig", str(installed.admin_kubeconfig), "apply", "--dry-run=server",
+                          "-f", "-"], input=manifest, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def shipped_rules(kind: str, name: str, source: str = "base") -> list[tuple[str, str, str]]:
+    role = next(d for d in built(source) if d["kind"] == kind and d["metadata"]["name"] == name)
+    return [(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+            for v in rule["verbs"]]
+
+
+@pytest.mark.integration
+def test_the_operator_identity_has_exactly_the_shipped_rights(installed: Any, operator_kube: client.ApiClient,
+                                                              namespace: str) -> None:
+    granted = shipped_rules("ClusterRole", "ripcord-operator")
+    leases = shipped_rules("Role", "ripcord-leader-election")
+    assert len(granted) > 30 and leases
+    for group, resource, verb in granted:
+        # Namespaced resources are asked in an application namespace; CRDs are cluster-scoped.
+        ns = None if resource == "customresourcedefinitions" else namespace
+        assert allowed(operator_kube, verb, group, resource, ns), (verb, group, resource)
+    for group, resource, verb in leases:
+        assert allowed(operator_kube, verb, group, resource, OPERATOR_NS), (verb, group, resource)
+
+    denied = [
+        ("list", "", "secrets", namespace), ("watch", "", "secrets", namespace),
+        ("delete", "", "pods", namespace), ("create", "", "pods/exec", namespace),
+        ("delete", "ripcord.dev", "releases", namespace), ("create", "ripcord.dev", "releases", namespace),
+        ("get", "coordination.k8s.io", "leases", namespace), ("delete", "coordination.k8s.io", "leases", OPERATOR_NS),
+        ("list", "", "namespaces", None), ("get", "", "nodes", None),
+        ("create", "rbac.authorization.k8s.io", "clusterrolebindings", None),
+        ("create", "apiextensions.k8s.io", "customresourcedefinitions", None),
+        ("impersonate", "", "users", None), ("update", "apps", "deployments/scale", namespace),
+        ("create", "apps", "replicasets", namespace), ("patch", "", "configmaps", namespace),
+    ]
+    wrongly = [d for d in denied if allowed(operator_kube, d[0], d[1], d[2], d[3])]
+    assert wrongly == []
+
+
+@pytest.mark.integration
+def test_the_configmap_in_the_cluster_is_a_valid_configuration(installed: Any, kube: client.ApiClient) -> None:
+    cm = client.CoreV1Api(kube).read_namespaced_config_map("ripcord-config", OPERATOR_NS)
+    text = cm.data["config.yaml"]
+    assert text == (ROOT / "manifests" / "sandbox" / "config.yaml").read_text()
+    cfg = parse_config(yaml.safe_load(text), env={})
+    assert cfg.prometheus_default.url == installed.prometheus_url.rstrip("/")
