@@ -39,7 +39,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -367,6 +367,10 @@ class LeaderElector:
             except Exception as e:  # noqa: BLE001 - it will expire anyway
                 log.warning("leader election: could not release the Lease: %s", e)
 
+    def alive(self) -> bool:
+        """The campaign thread runs (the standby's liveness)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait_for_leadership(self, timeout: Optional[float] = None) -> bool:
         """Block until leading (True), or until stopped/timeout (False)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -377,6 +381,53 @@ class LeaderElector:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
         return self.is_leader.is_set()
+
+
+T = TypeVar("T")
+
+
+def run_as_leader(run: Callable[[], T], *, elector: LeaderElector, liveness_url: Optional[str] = None,
+                  on_change: Optional[Callable[[bool], None]] = None,
+                  exit: Callable[[int], Any] = os._exit) -> T:
+    """Wait as a standby until ``elector`` leads, then call ``run()`` (e.g. ``kopf.run``).
+
+    - While standing by, ``liveness_url`` (the ``--liveness`` address Kopf will serve once
+      it runs) answers 200 as long as the campaign thread is alive; it is freed right
+      before ``run()`` starts.
+    - Losing the Lease calls ``exit(1)`` at once, from the election thread: nothing the
+      operator was doing may continue once another replica may have started.
+      Kubernetes restarts the container, which campaigns again as a standby.
+    - When ``run()`` returns (a clean shutdown, e.g. SIGTERM handled by Kopf), the Lease is
+      released so the standby takes over within about one retry period.
+    """
+    def started() -> None:
+        if on_change is not None:
+            on_change(True)
+
+    def lost(why: str) -> None:
+        if on_change is not None:
+            on_change(False)
+        log.critical("leader election: leadership lost (%s); exiting so that only one replica acts", why)
+        logging.shutdown()
+        exit(1)
+
+    elector.on_started_leading, elector.on_stopped_leading = started, lost
+    health = None
+    if liveness_url:
+        from ripcord.telemetry.health import StandbyHealth
+        health = StandbyHealth(liveness_url, check=elector.alive).start()
+    elector.start()
+    log.info("leader election: %s is a standby until it holds the Lease", elector.identity)
+    try:
+        if not elector.wait_for_leadership():
+            raise RuntimeError("leader election stopped before this replica led")
+    finally:
+        if health is not None:
+            health.stop()
+    try:
+        return run()
+    finally:
+        elector.stop(release=True)
 
 
 def kubernetes_elector(api_client: Any, *, namespace: str, name: str = "ripcord-operator",

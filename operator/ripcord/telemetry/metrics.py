@@ -117,6 +117,11 @@ class OperatorMetrics:
             log.exception("metrics: could not observe %s/%s", namespace, name)
             return []
 
+    def on_transition(self, body: Mapping[str, Any], old: Any, new: Any) -> None:
+        """The reconciler's transition hook: ``(release body, old status, new status)``."""
+        meta = body.get("metadata") or {}
+        self.observe(str(meta.get("namespace", "")), str(meta.get("name", "")), old, new)
+
     @contextlib.contextmanager
     def reconciling(self, namespace: str, name: str) -> Iterator[None]:
         started = time.monotonic()

@@ -244,3 +244,50 @@ def test_thread_runs_and_stops() -> None:
     finally:
         e.stop(release=True)
     assert store.record is not None and store.record.holder == ""
+
+
+def test_run_as_leader_gates_releases_and_exits_on_loss() -> None:
+    """Standby health while waiting, run() only once leading, release after, exit(1) on loss."""
+    import urllib.request
+
+    from ripcord.leader import run_as_leader
+
+    store = MemoryStore()
+    holder = LeaseRecord("other", 3600)
+    store.record, store.rv = holder, 1  # someone else holds it: we stand by
+    e = LeaderElector(store, "me", lease_duration=3, renew_deadline=2, retry_period=0.05)
+    changes: list[bool] = []
+    exits: list[int] = []
+    seen: dict[str, object] = {}
+
+    def operator() -> str:
+        seen["leading"] = e.is_leader.is_set()
+        # Someone takes the Lease while we run: we must exit at once.
+        assert store.record is not None
+        store.record = next_record(Action.ACQUIRE, store.record, me="thief", wall_now=WALL, duration_s=3)
+        store.rv += 1
+        assert e.lost.wait(10)
+        return "done"
+
+    import threading
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/healthz"
+
+    def release_the_lease_later() -> None:
+        for _ in range(200):
+            try:
+                seen["standby_health"] = urllib.request.urlopen(url, timeout=1).status
+                break
+            except OSError:
+                threading.Event().wait(0.02)
+        store.record = LeaseRecord("", 1)
+        store.rv += 1
+
+    threading.Thread(target=release_the_lease_later, daemon=True).start()
+    result = run_as_leader(operator, elector=e, liveness_url=url, on_change=changes.append, exit=exits.append)
+    assert result == "done"
+    assert seen == {"standby_health": 200, "leading": True}
+    assert changes == [True, False] and exits == [1]
