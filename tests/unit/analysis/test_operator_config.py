@@ -153,3 +153,9 @@ def test_metric_source_presets_and_overrides():
     assert cfg.source("gateway") == queries.ISTIO
     assert cfg.source("app").requests_metric == "web_requests_total"
     assert cfg.source("app").pod_label == "pod"
+
+
+def test_webhook_allowed_as_a_predicate():
+    cfg = parse_config(CONFIG, env={})
+    assert cfg.webhook_allowed("https://hooks.slack.com/services/x")
+    assert not cfg.webhook_allowed("https://hooks.slack.com.evil.net/services/x")
