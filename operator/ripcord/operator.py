@@ -43,6 +43,19 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.execution.max_workers = int(os.environ.get("RIPCORD_WORKERS", "8"))
 
 
+@kopf.on.login(id="login")
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """Kopf connects with the same credentials as the reconciler's client (kubeconfig or in-cluster)."""
+    cfg = _reconciler().api_client.configuration
+    token = (cfg.api_key or {}).get("authorization") or (cfg.api_key or {}).get("BearerToken")
+    scheme = None
+    if token and " " in token:
+        scheme, token = token.split(" ", 1)
+    return kopf.ConnectionInfo(server=cfg.host, ca_path=cfg.ssl_ca_cert, insecure=not cfg.verify_ssl,
+                               scheme=scheme or ("Bearer" if token else None), token=token,
+                               certificate_path=cfg.cert_file, private_key_path=cfg.key_file)
+
+
 @kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=TICK_S, sharp=False, backoff=1.0)
 def reconcile(name: str, namespace: str, **_: Any) -> None:
     _reconciler().reconcile(namespace, name)

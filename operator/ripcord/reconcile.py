@@ -33,6 +33,7 @@ class Reconciler:
                  check_prometheus: Optional[Callable[[ReleaseSpec], Optional[str]]] = None,
                  notifier: Optional[Notifier] = None, on_transition: Optional[TransitionHook] = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self.api_client = api_client
         self.custom = client.CustomObjectsApi(api_client)
         self.observer = Observer(api_client, analyzer=analyzer, check_prometheus=check_prometheus)
         self.actuator = Actuator(api_client)
