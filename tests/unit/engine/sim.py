@@ -51,7 +51,15 @@ def check_recordable(status: ReleaseStatus, generation: int) -> None:
     """Every status the engine asks to record is valid on the wire and survives the trip unchanged."""
     assert status.observed_generation == generation
     back = round_trip(status)
-    assert back == status, f"status changes on the wire:\n{back!r}\n!=\n{status!r}"
+    assert back == status, f"status changes on the wire: {_differences(status.model_dump(), back.model_dump())}"
+
+
+def _differences(a: Any, b: Any, path: str = "status") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} -> {b!r}"]
 
 
 @dataclasses.dataclass
