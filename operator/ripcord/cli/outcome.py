@@ -40,6 +40,7 @@ exit codes:
   {EXIT_TIMEOUT}   --timeout elapsed before the rollout ended, or --wait before the operator acknowledged
   {EXIT_IGNORED}   --wait: the operator acknowledged the request but did not act on it
   {EXIT_USAGE}  bad command-line usage
+  130 interrupted (Ctrl-C)
 """
 
 

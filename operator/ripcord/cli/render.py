@@ -157,15 +157,18 @@ class WorkloadPods:
 
 
 def workload_rows(release: Obj, deployments: Sequence[WorkloadPods]) -> list[list[str]]:
-    """ROLE DEPLOYMENT VERSION READY rows; the role comes from status (stable/canary/previous)."""
+    """ROLE DEPLOYMENT VERSION READY rows; the role comes from status (stable/canary/previous) or spec (adopted)."""
     roles: dict[str, str] = {}
     for role in ("stable", "canary", "previous"):
         name = dig(release, "status", role, "deployment")
         if name:
             roles[name] = role
-    order = {"stable": 0, "canary": 1, "previous": 2}
+    adopted = dig(release, "spec", "workloadRef", "name")
+    if adopted and adopted not in roles:
+        roles[adopted] = "adopted"
+    order = {"stable": 0, "canary": 1, "previous": 2, "adopted": 3}
     rows = []
-    for d in sorted(deployments, key=lambda d: (order.get(roles.get(d.deployment, ""), 3), d.deployment)):
+    for d in sorted(deployments, key=lambda d: (order.get(roles.get(d.deployment, ""), 4), d.deployment)):
         role = roles.get(d.deployment, "idle" if d.desired == 0 else "-")
         rows.append([role, d.deployment, d.version or "-", f"{d.ready}/{d.desired}"])
     return rows
@@ -275,7 +278,8 @@ def release_view(release: Obj, deployments: Sequence[WorkloadPods], now: dt.date
     an = st.get("analysis") or {}
     if an.get("metrics") or an.get("verdict") or an.get("preflight"):
         at = parse_time(an.get("at"))
-        head = "Analysis:    " + (an.get("verdict") or "no verdict yet")
+        label = "Analysis:    " if ro else "Last analysis (of the last rollout): "
+        head = label + (an.get("verdict") or "no verdict yet")
         if at:
             head += f" at {clock(at)} ({duration(between(at, now))} ago)"
         if an.get("step") is not None:
@@ -294,9 +298,9 @@ def release_view(release: Obj, deployments: Sequence[WorkloadPods], now: dt.date
     return "\n".join(out)
 
 
-def releases_table(releases: Sequence[Obj], now: dt.datetime) -> str:
+def releases_table(releases: Sequence[Obj], now: dt.datetime, namespaces: bool = False) -> str:
     """`get` without a name: one line per Release, like `kubectl get releases -o wide`."""
-    rows = []
+    rows: list[list[Any]] = []
     for r in releases:
         st = r.get("status") or {}
         ro = st.get("rollout") or {}
@@ -307,7 +311,10 @@ def releases_table(releases: Sequence[Obj], now: dt.datetime) -> str:
                      percent(ro.get("weight")) if ro else "-",
                      f"{int(ro.get('step') or 0) + 1}/{len(spec_weights(r))}" if ro else "-",
                      st.get("lastOutcome") or "-", duration(between(created, now))])
-    return table(["NAME", "READY", "PHASE", "STABLE", "CANARY", "WEIGHT", "STEP", "LAST", "AGE"], rows)
+        if namespaces:
+            rows[-1].insert(0, dig(r, "metadata", "namespace"))
+    headers = ["NAME", "READY", "PHASE", "STABLE", "CANARY", "WEIGHT", "STEP", "LAST", "AGE"]
+    return table((["NAMESPACE"] if namespaces else []) + headers, rows)
 
 
 # ---------------------------------------------------------------------------- history
@@ -336,3 +343,24 @@ def history_table(release: Obj, now: dt.datetime) -> str:
     if not rows:
         return "No rollouts recorded yet."
     return table(["ID", "VERSION", "OUTCOME", "STARTED (UTC)", "DURATION", "STEP", "WEIGHT", "REASON"], rows)
+
+
+def progress_line(release: Obj) -> str:
+    """One log line for a watched rollout when output is not a terminal (CI logs): no ages, so
+    it changes only when the rollout does and the caller can print it only then."""
+    st = release.get("status") or {}
+    ro = st.get("rollout") or {}
+    parts = [st.get("phase") or "Pending"]
+    if ro:
+        parts.append(f"step {int(ro.get('step') or 0) + 1}/{len(spec_weights(release))}")
+        parts.append(f"weight {percent(ro.get('weight'))} (effective {percent(ro.get('effectiveWeight'))})")
+    an = st.get("analysis") or {}
+    if ro and an.get("verdict"):
+        metrics = ", ".join(f"{m.get('name')} {m.get('verdict')}" for m in an.get("metrics") or [])
+        parts.append(f"analysis {an['verdict']}" + (f" [{metrics}]" if metrics else ""))
+    gen, seen = dig(release, "metadata", "generation"), st.get("observedGeneration")
+    if gen is not None and seen != gen:
+        parts.append(f"generation {gen} not yet observed")
+    if st.get("message"):
+        parts.append(st["message"])
+    return " | ".join(parts)

@@ -1,0 +1,293 @@
+"""`kubectl ripcord`: see and steer Releases (console script ``kubectl-ripcord``).
+
+kubectl finds an executable named ``kubectl-ripcord`` on PATH and runs it for
+``kubectl ripcord ...``; this module is that executable. It reads with the kubernetes
+client and the user's kubeconfig, renders with the pure :mod:`ripcord.cli.render` and
+:mod:`ripcord.cli.postmortem`, and writes only annotations (:mod:`ripcord.cli.actions`).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, TextIO
+
+from ripcord.cli import actions, outcome, postmortem, render
+from ripcord.cli.outcome import (EXIT_ERROR, EXIT_IGNORED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_CODES_HELP,
+                                 watch_result)
+
+INTERRUPTED = 130
+Now = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---------------------------------------------------------------------------- arguments
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 (EX_USAGE): exit 2 means an invalid Release spec to `get --watch`."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def seconds(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1h30m`` -> seconds (0 means no limit)."""
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        return float(text)
+    from ripcord.api.models import parse_duration
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    common.add_argument("--context", default=argparse.SUPPRESS, help="kubeconfig context (default: the current one)")
+    common.add_argument("-n", "--namespace", default=argparse.SUPPRESS, help="namespace (default: the context's)")
+
+    p = _Parser(prog="kubectl ripcord", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="See and steer Ripcord canary Releases.", epilog=EXIT_CODES_HELP)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_, description=help_, epilog=EXIT_CODES_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    get = command("get", "show a Release live (or list Releases): phase, step, weights, analysis, pods")
+    get.add_argument("name", nargs="?", help="the Release; omit to list the namespace's Releases")
+    get.add_argument("-w", "--watch", action="store_true",
+                     help="refresh until the rollout ends; exit 0 when Ready (promoted), 3 when rolled back "
+                          "or aborted, 2 on an invalid spec")
+    get.add_argument("--timeout", type=seconds, default=0.0, help="with --watch: give up after this long "
+                     "(e.g. 15m; exit 4); default: no limit")
+    get.add_argument("--interval", type=seconds, default=1.0, help="with --watch: seconds between refreshes")
+    get.add_argument("-A", "--all-namespaces", action="store_true", help="list Releases in every namespace")
+
+    hist = command("history", "table of a Release's past rollouts: outcome, duration, reach, reason")
+    hist.add_argument("name")
+
+    pm = command("postmortem", "Markdown incident report of one rollout (default: the latest that did not ship)")
+    pm.add_argument("name")
+    pm.add_argument("--rollout", type=int, default=None, help="rollout id (see `history`)")
+    pm.add_argument("--prometheus", default=None, metavar="URL",
+                    help="count the canary's requests and errors over the rollout window from this Prometheus")
+    pm.add_argument("-o", "--output", default=None, help="write the report to this file instead of stdout")
+
+    for action, help_ in (("promote", "promote the rollout in flight at its next decision (skips the remaining steps)"),
+                          ("abort", "abort the rollout in flight: traffic back to stable, the version stays rolled back"),
+                          ("pause", "hold the rollout in flight at its current weight"),
+                          ("resume", "let a paused rollout continue"),
+                          ("retry", "let the last rolled-back template roll out again")):
+        a = command(action, help_)
+        a.add_argument("name")
+        a.add_argument("--wait", action="store_true", help="wait until the operator acknowledges the request; "
+                       "exit 5 if it acknowledged but did not act on it")
+        a.add_argument("--timeout", type=seconds, default=60.0, help="with --wait: give up after this long (exit 4)")
+    return p
+
+
+# ---------------------------------------------------------------------------- commands
+
+class Plugin:
+    def __init__(self, cluster: Any, namespace: str, out: TextIO, err: TextIO, now: Now = _utcnow,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 is_tty: Optional[bool] = None) -> None:
+        self.cluster, self.ns, self.out, self.err = cluster, namespace, out, err
+        self.now, self.sleep, self.monotonic = now, sleep, monotonic
+        self.is_tty = out.isatty() if is_tty is None else is_tty
+
+    def print(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def warn(self, text: str) -> None:
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    # -------------------------------------------------------------- get
+
+    def get(self, args: argparse.Namespace) -> int:
+        if not args.name:
+            if args.watch:
+                self.warn("error: --watch needs a Release name")
+                return EXIT_USAGE
+            releases = self.cluster.releases(None if args.all_namespaces else self.ns)
+            if not releases:
+                self.warn("No Releases found" + ("" if args.all_namespaces else f" in namespace {self.ns}") + ".")
+                return EXIT_OK
+            self.print(render.releases_table(releases, self.now(), namespaces=args.all_namespaces))
+            return EXIT_OK
+        if not args.watch:
+            release = self.cluster.release(self.ns, args.name)
+            self.print(render.release_view(release, self.cluster.workloads(release), self.now()))
+            return EXIT_OK
+        return self.watch(args.name, args.timeout, args.interval)
+
+    def watch(self, name: str, timeout: float, interval: float) -> int:
+        """Refresh until :func:`outcome.watch_result` says the rollout is over, or the timeout."""
+        from ripcord.cli.kube import NotFound
+        deadline = self.monotonic() + timeout if timeout > 0 else None
+        last_line: Optional[str] = None
+        failing: Optional[str] = None
+        while True:
+            try:
+                release = self.cluster.release(self.ns, name)
+                workloads = self.cluster.workloads(release)
+                failing = None
+            except NotFound as exc:
+                self.warn(f"error: {exc}")
+                return EXIT_ERROR
+            except Exception as exc:  # a blip of the API server must not end a CI watch
+                msg = f"warning: cannot read release {name}: {type(exc).__name__}: {exc}"
+                if msg != failing:
+                    self.warn(msg)
+                failing = msg
+                release = None
+            if release is not None:
+                ended = watch_result(release)
+                if self.is_tty:
+                    self.out.write("\x1b[H\x1b[2J")
+                    self.print(render.release_view(release, workloads, self.now()))
+                    if ended is None:
+                        self.print(f"\nwatching every {interval:g}s — Ctrl-C to stop")
+                else:
+                    line = render.progress_line(release)
+                    if line != last_line:
+                        self.print(f"{render.clock(self.now())} {line}")
+                        last_line = line
+                if ended is not None:
+                    if not self.is_tty:
+                        self.print("")
+                        self.print(render.release_view(release, workloads, self.now()))
+                    self.print("")
+                    self.print(f"rollout ended ({_code_name(ended.code)}, exit {ended.code}): {ended.message}")
+                    return ended.code
+            if deadline is not None and self.monotonic() >= deadline:
+                self.warn(f"timed out after {render.duration(timeout)} waiting for release {name} to finish "
+                          "its rollout")
+                return EXIT_TIMEOUT
+            self.sleep(interval if deadline is None else max(0.0, min(interval, deadline - self.monotonic())))
+
+    # -------------------------------------------------------------- history, postmortem
+
+    def history(self, args: argparse.Namespace) -> int:
+        release = self.cluster.release(self.ns, args.name)
+        self.print(render.history_table(release, self.now()))
+        return EXIT_OK
+
+    def postmortem(self, args: argparse.Namespace) -> int:
+        release = self.cluster.release(self.ns, args.name)
+        try:
+            entry = postmortem.pick_rollout(release, args.rollout)
+        except postmortem.NoRollout as exc:
+            self.warn(f"error: {exc}")
+            return EXIT_ERROR
+        events = self.cluster.events(release)
+        impact = impact_error = None
+        if args.prometheus:
+            impact, impact_error = self._impact(args.prometheus, release, entry)
+        text = postmortem.build(release, events, rollout_id=entry.get("id"), impact=impact, impact_error=impact_error,
+                                prometheus=args.prometheus, generated_at=self.now())
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+            self.warn(f"wrote {args.output}")
+        else:
+            self.out.write(text)
+            self.out.flush()
+        return EXIT_OK
+
+    def _impact(self, url: str, release: render.Obj, entry: render.Obj) -> tuple[Any, Optional[str]]:
+        from ripcord.analysis.prometheus import PrometheusClient
+        from ripcord.cli import impact
+        from ripcord.config import PromEndpoint
+        try:
+            client = PrometheusClient(PromEndpoint(name="cli", url=url.rstrip("/"), timeout_s=10.0))
+            return impact.measure(client, release, entry, self.now()), None
+        except Exception as exc:  # the report is still worth having without the counts
+            return None, f"{type(exc).__name__}: {exc}"
+
+    # -------------------------------------------------------------- actions
+
+    def action(self, args: argparse.Namespace) -> int:
+        action: actions.Action = args.command
+        release = self.cluster.release(self.ns, args.name)
+        try:
+            rid, value = actions.request(self.cluster.custom, release, action)
+        except actions.ActionError as exc:
+            self.warn(f"error: {exc}")
+            return EXIT_ERROR
+        self.print(f"release {args.name}: {action} requested for rollout {rid} "
+                   f"({actions.annotation(action)}={value})")
+        if not args.wait:
+            return EXIT_OK
+        release = actions.wait_acknowledged(lambda: self.cluster.release(self.ns, args.name), action, value,
+                                            args.timeout, sleep=self.sleep, monotonic=self.monotonic)
+        if release is None:
+            self.warn(f"timed out after {render.duration(args.timeout)}: the operator has not acknowledged "
+                      f"{action} {value} (is it running?)")
+            return EXIT_TIMEOUT
+        eff = actions.effect(release, action, rid)
+        if eff.applied:
+            self.print(f"acknowledged: {eff.message}")
+            return EXIT_OK
+        self.warn(f"acknowledged but not acted on: {eff.message}")
+        return EXIT_IGNORED
+
+
+def _code_name(code: int) -> str:
+    return {outcome.EXIT_OK: "shipped", outcome.EXIT_INVALID_SPEC: "invalid spec",
+            outcome.EXIT_ROLLED_BACK: "did not ship", outcome.EXIT_ERROR: "error"}.get(code, "ended")
+
+
+# ---------------------------------------------------------------------------- entry point
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+    args = build_parser().parse_args(argv)
+    import urllib3
+    from kubernetes.client.rest import ApiException
+
+    from ripcord.cli.kube import Cluster, NotFound, load
+    try:
+        api, default_ns = load(getattr(args, "kubeconfig", None), getattr(args, "context", None))
+    except Exception as exc:
+        sys.stderr.write(f"error: cannot load the kubeconfig: {exc}\n")
+        return EXIT_ERROR
+    plugin = Plugin(Cluster(api), getattr(args, "namespace", None) or default_ns, sys.stdout, sys.stderr)
+    run = {"get": plugin.get, "history": plugin.history, "postmortem": plugin.postmortem}.get(args.command, plugin.action)
+    try:
+        return run(args)
+    except NotFound as exc:
+        plugin.warn(f"error: {exc}")
+        return EXIT_ERROR
+    except ApiException as exc:
+        plugin.warn(f"error: the API server answered {exc.status} {exc.reason}: {_api_message(exc)}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except (OSError, urllib3.exceptions.HTTPError) as exc:  # connection refused, unreadable file...
+        plugin.warn(f"error: {type(exc).__name__}: {exc}")
+        return EXIT_ERROR
+
+
+def _api_message(exc: Any) -> str:
+    import json
+    try:
+        return str(json.loads(exc.body).get("message"))
+    except (TypeError, ValueError, AttributeError):
+        return str(exc.body or "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
