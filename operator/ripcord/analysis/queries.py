@@ -168,14 +168,32 @@ def selector(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -
     return "{" + ",".join(matchers) + "}"
 
 
-def requests_query(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
+#: How far back a series' last sample is looked for (Prometheus' own default lookback).
+LOOKBACK = "5m"
+
+
+def _last(series: str, lookback: str) -> str:
+    """The last raw sample of each series within ``lookback``, *ignoring staleness markers*.
+
+    A plain instant selector drops a series for as long as its target's scrapes fail
+    (Prometheus writes staleness markers). If it then comes back with its old cumulative
+    value, it would look like a new series, counted from zero: every request it ever served
+    counted again. ``last_over_time`` over a range skips the markers, so the series keeps
+    its last known value through the gap and the delta stays right.
+    """
+    return f"last_over_time({series}[{lookback}])"
+
+
+def requests_query(profile: SourceProfile, namespace: str, workloads: Sequence[str], *,
+                   lookback: str = LOOKBACK) -> str:
     """Raw request counter series of the workloads (every code, pod, path...)."""
-    return profile.requests_metric + selector(profile, namespace, workloads)
+    return _last(profile.requests_metric + selector(profile, namespace, workloads), lookback)
 
 
-def duration_query(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
+def duration_query(profile: SourceProfile, namespace: str, workloads: Sequence[str], *,
+                   lookback: str = LOOKBACK) -> str:
     """Raw latency histogram bucket series of the workloads."""
-    return profile.duration_metric + selector(profile, namespace, workloads)
+    return _last(profile.duration_metric + selector(profile, namespace, workloads), lookback)
 
 
 def workload_of(profile: SourceProfile, workloads: Sequence[str]) -> Callable[[Labels], str | None]:

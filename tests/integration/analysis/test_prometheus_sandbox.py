@@ -9,11 +9,13 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -197,6 +199,59 @@ def test_hangs_are_seen_by_the_gateway_only_and_latency_by_both(sandbox: Any, na
     for name in ("app-latency", "gateway-latency"):
         assert (m[name].value or 0) >= 0.25 and (m[name].stable_value or 1) < 0.1, m[name]
         assert m[name].verdict == "Fail"
+
+
+def test_a_scrape_gap_does_not_count_a_pod_twice(sandbox: Any, namespace: str, kube: client.ApiClient) -> None:
+    """A canary pod whose scrapes fail for a while (here: its process SIGSTOPped) has its
+    series marked stale; when it comes back with its old cumulative value, it must not be
+    taken for a new series counted from zero. Evidence over an interval boundary that falls
+    inside the gap must still add up exactly."""
+    stop = start_two_workloads(sandbox, namespace, kube, {})
+    core = client.CoreV1Api(kube)
+    try:
+        pod = sorted(p.metadata.name for p in core.list_namespaced_pod(namespace, label_selector="slot=web-b").items)[0]
+        status = kube.sanitize_for_serialization(core.read_namespaced_pod(pod, namespace))["status"]
+        pid = int(status["containerStatuses"][0]["containerID"].rsplit("/", 1)[1])
+        plain = f'http_requests_total{{namespace="{namespace}",pod="{pod}"}}'
+        t0 = time.time()
+        wait_until(lambda: prometheus_query(sandbox.prometheus_url, plain), 30, f"series of {pod}")
+
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: not prometheus_query(sandbox.prometheus_url, plain), 30,
+                       f"series of {pod} marked stale")
+            t_gap = time.time() - 0.5
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: prometheus_query(sandbox.prometheus_url, plain), 30, f"series of {pod} back")
+        t_end = time.time() + 2.0
+        wait_for_samples_past(sandbox.prometheus_url, namespace, t_end)
+    finally:
+        stop()
+    assert prometheus_query_at(sandbox.prometheus_url, plain, t_gap) == [], "the gap was not inside the interval"
+
+    cfg = operator_config(sandbox.prometheus_url)
+    endpoint = cfg.resolve_prometheus({"name": "default"})
+    reader = MetricReader(PrometheusClient(endpoint), cfg.metric_sources, deadline=Deadline(20),
+                          query_timeout_s=endpoint.timeout_s)
+    target = Target(namespace=namespace, release="web", canary="web-b", stable="web-a")
+    metric = MetricSpec(name="errors", type="error-rate", source="app", judge="threshold", max=0.1)
+
+    def pod_requests(a: float, b: float) -> float:
+        e = reader.measure(metric, target, Window(t_prev=a, t_now=b, step=0, weight=50, scrape_interval_s=1)).evidence
+        assert e is not None
+        return e.canary.per_pod.get(pod, (0.0, 0.0))[0]
+
+    whole, first, second = pod_requests(t0, t_end), pod_requests(t0, t_gap), pod_requests(t_gap, t_end)
+    print(f"{pod}: whole {whole:.0f} = {first:.0f} + {second:.0f}")
+    assert whole > 0
+    assert first + second == whole
+
+
+def prometheus_query_at(prometheus_url: str, query: str, at: float) -> list[dict]:
+    url = f"{prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": query, "time": f"{at:.3f}"})
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.load(resp)["data"]["result"]
 
 
 # ------------------------------------------------------------------ hung Prometheus

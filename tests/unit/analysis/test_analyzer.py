@@ -36,7 +36,7 @@ class FakeProm:
             raise self.fail
         if promql in self.exact:
             return self.exact[promql]
-        name = promql.split("{", 1)[0]
+        name = promql.split("{", 1)[0].removeprefix("last_over_time(")
         return self.series[name](at) if name in self.series else []
 
 
@@ -125,7 +125,8 @@ def test_queries_are_lagged_by_the_settling_time_and_bounded(prom):
     times = sorted({at for _, at, _ in prom.asked})
     assert times == [T_SINCE - SETTLE, T_NOW - SETTLE]
     assert all(0 < timeout <= 2 for _, _, timeout in prom.asked)
-    assert prom.asked[0][0] == 'http_requests_total{namespace="shop",pod=~"(web-b|web-a)-[a-z0-9]+-[a-z0-9]+"}'
+    assert prom.asked[0][0] == \
+        'last_over_time(http_requests_total{namespace="shop",pod=~"(web-b|web-a)-[a-z0-9]+-[a-z0-9]+"}[5m])'
 
 
 def test_prometheus_outage_is_unavailable_and_keeps_state(prom):
@@ -192,7 +193,8 @@ def test_gateway_source_selects_by_backend_workload(prom):
     out = analyze(make(prom), spec(m, min_requests=10))
     assert out.verdict == "Fail"
     assert out.metrics[0].value == pytest.approx(0.2)
-    assert prom.asked[0][0] == 'gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}'
+    assert prom.asked[0][0] == \
+        'last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}[5m])'
 
 
 def test_custom_metric_renders_per_workload(prom):

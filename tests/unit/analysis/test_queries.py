@@ -10,21 +10,21 @@ from ripcord.analysis import queries as q
 
 def test_app_selector_uses_namespace_and_pod_regex():
     assert q.requests_query(q.APP, "shop", ["web-b"]) == \
-        'http_requests_total{namespace="shop",pod=~"web-b-[a-z0-9]+-[a-z0-9]+"}'
+        'last_over_time(http_requests_total{namespace="shop",pod=~"web-b-[a-z0-9]+-[a-z0-9]+"}[5m])'
     assert q.duration_query(q.APP, "shop", ["web-a", "web-b"]) == \
-        'http_request_duration_seconds_bucket{namespace="shop",pod=~"(web-a|web-b)-[a-z0-9]+-[a-z0-9]+"}'
+        'last_over_time(http_request_duration_seconds_bucket{namespace="shop",pod=~"(web-a|web-b)-[a-z0-9]+-[a-z0-9]+"}[5m])'
+    assert q.selector(q.APP, "shop", ["web-b"]) == '{namespace="shop",pod=~"web-b-[a-z0-9]+-[a-z0-9]+"}'
 
 
 def test_gateway_selector_uses_backend_workload():
-    assert q.requests_query(q.GATEWAY, "shop", ["web-a", "web-b"]) == \
-        'gateway_requests_total{namespace="shop",backend_workload=~"web-a|web-b"}'
-    assert q.duration_query(q.GATEWAY, "shop", ["web-b"]) == \
-        'gateway_request_duration_seconds_bucket{namespace="shop",backend_workload="web-b"}'
+    assert q.requests_query(q.GATEWAY, "shop", ["web-a", "web-b"], lookback="10m") == \
+        'last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-a|web-b"}[10m])'
+    assert q.selector(q.GATEWAY, "shop", ["web-b"]) == '{namespace="shop",backend_workload="web-b"}'
 
 
 def test_istio_preset():
-    assert q.requests_query(q.ISTIO, "shop", ["web-b"]) == \
-        'istio_requests_total{destination_workload_namespace="shop",destination_workload="web-b",reporter="source"}'
+    assert q.selector(q.ISTIO, "shop", ["web-b"]) == \
+        '{destination_workload_namespace="shop",destination_workload="web-b",reporter="source"}'
     assert q.ISTIO.duration_unit_s == 0.001 and q.ISTIO.code_label == "response_code"
 
 
