@@ -252,6 +252,9 @@ class Analyzer:
                 measurements[m.name] = reader.measure(m, target, window)
         except MetricsUnavailable as e:
             return unavailable(str(e))
+        except Exception as e:  # noqa: BLE001 - a bug here must hold the rollout, never pass or crash it
+            log.exception("analysis of %s/%s failed", target.namespace, target.release)
+            return unavailable(f"analysis error: {type(e).__name__}: {e}")
 
         results: dict[str, MetricResult] = {}
         for name, why in plan.problems.items():

@@ -390,3 +390,10 @@ def test_with_the_real_sequential_judge(prom, monkeypatch):
     json.dumps(out.judge_state)
     again = analyze(a, s, since=T_NOW, now=T_NOW + 10, state=json.loads(json.dumps(out.judge_state)))
     assert again.verdict == "Fail"
+
+
+def test_an_unexpected_error_holds_instead_of_crashing(prom):
+    prom.fail = RuntimeError("boom")
+    out = analyze(make(prom), spec(ERR_THRESHOLD), failed=1)
+    assert out.verdict == "Unavailable" and "RuntimeError: boom" in (out.error or "")
+    assert out.failed_checks == 1
