@@ -1,33 +1,20 @@
 """Integration fixtures shared by every part: Ripcord installed on the sandbox, the operator process."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 from kubernetes import client
 
-from tests.integration.support import ROOT, OperatorProcess, Releases, wait_for, write_operator_config
-
-
-def kubectl(kubeconfig: str, *args: str) -> str:
-    exe = Path(sys.executable).with_name("kubectl")
-    out = subprocess.run([str(exe) if exe.exists() else "kubectl", "--kubeconfig", kubeconfig, *args],
-                         capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {out.stderr}")
-    return out.stdout
+from sandbox.releases import install_ripcord
+from tests.integration.support import OperatorProcess, Releases, write_operator_config
 
 
 @pytest.fixture(scope="session")
 def ripcord_installed(sandbox: Any) -> Any:
     """The Release CRD and exactly the RBAC that manifests/ ships, applied as the admin."""
-    kubectl(sandbox.admin_kubeconfig, "apply", "-f", str(ROOT / "crds" / "release.yaml"))
-    kubectl(sandbox.admin_kubeconfig, "apply", "-k", str(ROOT / "manifests" / "rbac"))
-    kubectl(sandbox.admin_kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
-            "crd/releases.ripcord.dev")
+    install_ripcord(sandbox.admin_kubeconfig)
     return sandbox
 
 

@@ -1,179 +1,23 @@
-"""Helpers for integration tests: waiting on conditions, Release manifests, the operator process."""
+"""Helpers for integration tests: waiting on conditions, Release manifests, the operator process.
+
+The shared pieces live in :mod:`sandbox.releases` (the demo uses them too); this module
+re-exports them and adds what only the tests need.
+"""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any
 
 import yaml
-from kubernetes import client
-from kubernetes.client.rest import ApiException
 
-from ripcord.api.models import GROUP, PLURAL, VERSION
+from sandbox.releases import (OperatorProcess, Releases, demo_template, release_manifest, wait_for,
+                              write_operator_config)
+
+__all__ = ["ROOT", "OperatorProcess", "Releases", "capture", "demo_template", "release_manifest", "wait_for",
+           "write_operator_config"]
 
 ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
-
-
-def wait_for(fn: Callable[[], Optional[T]], timeout: float, what: str, interval: float = 0.25) -> T:
-    """Poll ``fn`` until it returns something truthy; fail with ``what`` and the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = fn()
-        except ApiException as exc:
-            last = f"ApiException {exc.status} {exc.reason}"
-        if last and not isinstance(last, str):
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
-        time.sleep(interval)
-
-
-def demo_template(version: str, *, env: Optional[dict[str, str]] = None, readiness_path: str = "/ready",
-                  image: Optional[str] = None) -> dict[str, Any]:
-    """The demo app's pod template. Its readiness probe does not call /health (as in the seed incident)."""
-    return {
-        "metadata": {"labels": {"app": "demo"}},
-        "spec": {
-            "terminationGracePeriodSeconds": 5,
-            "containers": [{
-                "name": "app", "image": image or f"ripcord/demo-app:{version}",
-                "ports": [{"name": "http", "containerPort": 8080}],
-                "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
-                "readinessProbe": {"httpGet": {"path": readiness_path, "port": 8080},
-                                   "periodSeconds": 1, "failureThreshold": 1},
-            }],
-        },
-    }
-
-
-def release_manifest(name: str, version: str, *, provider: str = "replicas", replicas: int = 2,
-                     env: Optional[dict[str, str]] = None, analysis: Optional[dict[str, Any]] = None,
-                     **spec: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Release", "metadata": {"name": name},
-        "spec": {"version": version, "replicas": replicas, "template": demo_template(version, env=env),
-                 "service": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
-                 "traffic": {"provider": provider},
-                 "steps": [20, 50],
-                 "analysis": {"interval": "2s", "stepDuration": "4s", "postPromotionWatch": "6s",
-                              "metrics": [], **(analysis or {})}},
-    }
-    if provider == "gateway-api":
-        body["spec"]["traffic"]["gatewayRef"] = {"name": "sandbox-gateway", "namespace": "default"}
-    body["spec"].update(spec)
-    return body
-
-
-class Releases:
-    """Release CRUD for tests, as the admin."""
-
-    def __init__(self, api_client: client.ApiClient, namespace: str) -> None:
-        self.custom = client.CustomObjectsApi(api_client)
-        self.core = client.CoreV1Api(api_client)
-        self.apps = client.AppsV1Api(api_client)
-        self.ns = namespace
-
-    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = body["metadata"]["name"]
-        try:
-            cur = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, body)
-        return self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name,
-                                                          {"spec": body["spec"]})
-
-    def get(self, name: str) -> dict[str, Any]:
-        return self.custom.get_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
-
-    def status(self, name: str) -> dict[str, Any]:
-        return self.get(name).get("status") or {}
-
-    def annotate(self, name: str, key: str, value: Optional[str]) -> None:
-        self.custom.patch_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name,
-                                                   {"metadata": {"annotations": {key: value}}})
-
-    def delete(self, name: str) -> None:
-        self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
-
-    def wait_phase(self, name: str, phases: set[str] | str, timeout: float = 120) -> dict[str, Any]:
-        want = {phases} if isinstance(phases, str) else phases
-        return wait_for(lambda: (s := self.status(name)).get("phase") in want and s or
-                        f"phase {s.get('phase')}: {s.get('message')}", timeout, f"{name} phase in {want}")
-
-    def wait_outcome(self, name: str, outcome: str, rollout_id: Optional[int] = None,
-                     timeout: float = 180) -> dict[str, Any]:
-        def done() -> Any:
-            s = self.status(name)
-            for h in s.get("history") or []:
-                if h["outcome"] == outcome and (rollout_id is None or h["id"] == rollout_id):
-                    return s
-            return f"phase {s.get('phase')}: {s.get('message')}"
-        return wait_for(done, timeout, f"{name} outcome {outcome}")
-
-    def events(self, name: str) -> list[Any]:
-        return [e for e in self.core.list_namespaced_event(self.ns).items if e.involved_object.name == name]
-
-
-class OperatorProcess:
-    """`ripcord run` as its own process, under the operator's identity (the shipped RBAC)."""
-
-    def __init__(self, kubeconfig: str, namespace: str, log_path: Path, config_path: Path,
-                 env: Optional[dict[str, str]] = None) -> None:
-        self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
-        self.config_path = config_path
-        self.env = env or {}
-        self.proc: Optional[subprocess.Popen[bytes]] = None
-
-    def start(self, **extra_env: str) -> "OperatorProcess":
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env, **extra_env}
-        env.pop("RIPCORD_FAULT", None) if "RIPCORD_FAULT" not in {**self.env, **extra_env} else None
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ripcord.cli.main", "run", "--kubeconfig", self.kubeconfig,
-             "--namespace", self.namespace, "--config", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def exited(self) -> Optional[int]:
-        return self.proc.poll() if self.proc else None
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def write_operator_config(path: Path, prometheus_url: str) -> Path:
-    path.write_text(yaml.safe_dump({
-        "namespace": "ripcord-system",
-        "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5, "scrapeIntervalSeconds": 1}},
-        "webhooks": {"allowedUrls": ["http://127.0.0.1:"]},
-        "analysis": {"deadlineSeconds": 3},
-    }))
-    return path
 
 
 CAPTURE_DIR = ROOT / "tests" / "fixtures" / "captured"
