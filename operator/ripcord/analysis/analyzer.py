@@ -21,7 +21,11 @@ always judged by fixed bounds.
 
     {"v": 1,
      "threshold": {"failedChecks": n, "step": k, "stepRequests": {metric: requests}},
-     "sequential": {metric: <that metric's sequential-judge state>}}
+     "sequential": <the sequential judge's state: {"version", "metrics": {metric: ...}}>}
+
+One sequential judge covers all sequential metrics of a Release: it is told their names
+(its Bonferroni correction and "pass only when every metric passes" need them) and which
+are latencies (by type, not by name).
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 from ..api.models import AnalysisSpec, JudgeSettings, MetricResult, MetricSpec, parse_duration
 from ..config import ConfigError, NotAllowed, OperatorConfig, PromEndpoint, SecretReader
 from . import queries
-from .judge.base import Judge, MetricJudgement, Verdict
+from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
 from .metrics import Measurement, MetricReader, Target, Window
 from .prometheus import ClientCache, Deadline, MetricsUnavailable, PrometheusClient, QueryClient
