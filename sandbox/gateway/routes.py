@@ -147,6 +147,7 @@ class RouteStatusController(threading.Thread):
             return False
         body = copy.deepcopy(obj)
         body.update(apiVersion=f"{GATEWAY_GROUP}/{ROUTE_VERSION}", kind="HTTPRoute", status=status)
+        body["metadata"].pop("managedFields", None)  # omitted: the server keeps its own
         meta = obj["metadata"]
         try:
             self.custom.replace_namespaced_custom_object_status(
