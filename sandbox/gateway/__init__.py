@@ -8,8 +8,9 @@ request metrics modelled on Istio's, and accepts HTTPRoutes attached to the Gate
 
 Pure parts (unit-tested): :mod:`.model` (API objects → small records), :mod:`.routing`,
 :mod:`.record`, the status computation in :mod:`.routes`. Edges: :mod:`.discovery`
-(watches), :mod:`.load` (asyncio request loops), :mod:`.api` (control HTTP API),
-:mod:`.client` (a small client of that API for tests and the demo).
+(watches), :mod:`.load` (asyncio request loops), :mod:`.upstream` (lean keep-alive HTTP
+client), :mod:`.metrics`, :mod:`.api` (control HTTP API), :mod:`.client` (a small client of
+that API for tests and the demo), :mod:`.bench` (CPU per request rate).
 """
 
 GATEWAY_NAME = "sandbox-gateway"
