@@ -466,7 +466,10 @@ def _watch(ctx: _Ctx, spec: ReleaseSpec, desired: Optional[str]) -> None:
     if obs.analysis is not None and previous is not None and _fold_analysis_watch(ctx, spec, obs.analysis):
         return
     over = st.watch_until is None or ctx.now >= parse_iso(st.watch_until)
-    if over or (desired is not None and desired != stable.template_hash):
+    # The previous stable goes to zero (or gets the next template) only once the data plane has
+    # stopped sending it traffic: in the watch the effective weight is the previous stable's share.
+    drained = previous is None or obs.effective_weight == 0
+    if (over or (desired is not None and desired != stable.template_hash)) and drained:
         entry = ctx.current_entry()
         if entry is not None:
             entry.outcome, entry.ended_at = "Promoted", iso(ctx.now)
@@ -674,6 +677,10 @@ def traffic_intent(st: ReleaseStatus) -> Optional[TrafficIntent]:
     if st.stable is None:
         return None
     ro = st.rollout
+    if ro is not None and ro.state == "Watching" and st.previous is not None:
+        # All traffic on the new stable; the previous stable is measured as the canary would be
+        # (its share must read 0 before it is scaled down). The objects are the same as at rest.
+        return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.previous.slot, weight=0)
     if ro is None or st.canary is None or ro.state == "Watching":
         return TrafficIntent(stable_slot=st.stable.slot, canary_slot=None, weight=0)
     return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.canary.slot, weight=ro.weight)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 
 from ripcord.api.models import ReleaseSpec
+from ripcord.engine.plan import TrafficIntent
+from ripcord.traffic import provider_for
 from tests.unit.engine.sim import World, gateway_spec, installed, passing, spec, start_rollout, template
 
 
@@ -44,7 +46,11 @@ def test_healthy_rollout_goes_through_every_step_then_promotes(make_spec) -> Non
     plan = w.tick()
     assert slot(plan, "a").replicas == 3, "the previous stable stays warm through the watch"
     assert slot(plan, "b").replicas == 3
-    assert plan.traffic is not None and (plan.traffic.stable_slot, plan.traffic.canary_slot) == ("b", None)
+    assert plan.traffic is not None and (plan.traffic.stable_slot, plan.traffic.weight) == ("b", 0)
+    at_rest = TrafficIntent(stable_slot="b", canary_slot=None, weight=0)
+    provider = provider_for(w.spec.traffic.provider)
+    assert provider.objects("demo", "ns", w.spec, plan.traffic) == provider.objects("demo", "ns", w.spec, at_rest), \
+        "in the watch all traffic is on the new stable, as at rest"
     assert w.effective_weight() == 0.0
 
     w.run_until(lambda w: w.status.rollout is None, 60)

@@ -111,3 +111,33 @@ def test_reverting_the_template_during_the_watch_rolls_out_the_old_version_again
     w.tick()
     assert w.state == "Progressing" and w.status.canary is not None and w.status.canary.version == "1.0.0"
     assert w.status.history[1].outcome == "Promoted"
+
+
+@pytest.mark.parametrize("make_spec", [spec, gateway_spec], ids=["replicas", "gateway-api"])
+def test_the_previous_stable_keeps_its_pods_while_the_data_plane_still_sends_it_traffic(make_spec) -> None:  # type: ignore[no-untyped-def]
+    w = installed(make_spec(), analysis=passing)
+    start_rollout(w)
+    w.run_until(lambda w: w.state == "Promoting", 300)
+    w.frozen_traffic = True  # the switch to the new stable does not reach the data plane
+    w.run_for(120)
+    assert w.status.previous is not None, "the watch does not end while the previous stable serves traffic"
+    assert all(slot(p, "a").replicas == 3 for p in w.plans[-120:]), "never scaled to zero while it serves"
+    assert w.status.history[0].outcome == "Progressing"
+    w.frozen_traffic = False
+    w.run_until(lambda w: w.status.rollout is None, 10)
+    assert w.status.history[0].outcome == "Promoted"
+    assert slot(w.tick(), "a").replicas == 0
+
+
+def test_a_new_template_does_not_cut_the_watch_short_while_the_previous_stable_serves() -> None:
+    w = installed(gateway_spec(), analysis=passing)
+    start_rollout(w)
+    w.run_until(lambda w: w.state == "Promoting", 300)
+    w.frozen_traffic = True
+    w.run_for(3)
+    start_rollout(w, "3.0.0")
+    w.run_for(10)
+    assert w.state == "Watching" and w.status.previous is not None
+    assert all(slot(p, "a").template is None and slot(p, "a").replicas == 3 for p in w.plans[-10:])
+    w.frozen_traffic = False
+    w.run_until(lambda w: w.ro is not None and w.ro.id == 3, 10)
