@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import ssl
 import urllib.error
@@ -98,6 +99,24 @@ def _get(url: str, *, ca: Path | None = None, token: str | None = None, verify: 
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
+
+
+def rest(paths: Paths, method: str, path: str, body: object = None, timeout: float = 10.0) -> tuple[int, dict]:
+    """One admin request to the API server (stdlib only: the kubernetes client imports slowly)."""
+    token = ensure_tokens(paths)["admin"]
+    ctx = ssl.create_default_context(cafile=str(paths.pki / "ca.crt"))
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(apiserver_url() + path, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw)
+        except ValueError:
+            return err.code, {"message": raw.decode(errors="replace")}
 
 
 def etcd_healthy() -> bool:

@@ -8,14 +8,20 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-ETCD_CLIENT_PORT = 12379
-ETCD_PEER_PORT = 12380
-APISERVER_PORT = 16443
-CONTROLLER_MANAGER_PORT = 16257
-KUBELET_PORT = 16250
-PROMETHEUS_PORT = 19090
-GATEWAY_PORT = 18080
+# RIPCORD_SANDBOX_PORT_OFFSET (default 0) shifts every port and the pod network, so a
+# second, isolated sandbox (with its own RIPCORD_SANDBOX_DIR) can run beside the usual
+# one, e.g. to time a cold start without disturbing it. The defaults are docs/design.md's.
+PORT_OFFSET = int(os.environ.get("RIPCORD_SANDBOX_PORT_OFFSET") or 0)
+ETCD_CLIENT_PORT = 12379 + PORT_OFFSET
+ETCD_PEER_PORT = 12380 + PORT_OFFSET
+APISERVER_PORT = 16443 + PORT_OFFSET
+CONTROLLER_MANAGER_PORT = 16257 + PORT_OFFSET
+KUBELET_PORT = 16250 + PORT_OFFSET
+PROMETHEUS_PORT = 19090 + PORT_OFFSET
+GATEWAY_PORT = 18080 + PORT_OFFSET
 HOST = "127.0.0.1"
+# Pods get addresses in 127.<POD_NET_OCTET>.0.0/16.
+POD_NET_OCTET = 100 if PORT_OFFSET == 0 else 101 + (PORT_OFFSET // 1000) % 50
 
 NODE_NAME = "sandbox-node"
 OPERATOR_USER = "system:serviceaccount:ripcord-system:ripcord"

@@ -89,7 +89,7 @@ def gateway_available() -> bool:
 def gateway(paths: Paths) -> Component:
     return Component(
         name="gateway", argv=[sys.executable, "-m", "sandbox.gateway", "--listen", f"{HOST}:{layout.GATEWAY_PORT}",
-                              "--kubeconfig", str(paths.admin_kubeconfig), "--state-dir", str(paths.gateway_dir)],
+                              "--kubeconfig", str(paths.admin_kubeconfig), "--state-dir", str(paths.root)],
         env={"PYTHONPATH": str(REPO_ROOT)}, cwd=str(paths.root), health=lambda: _tcp_open(layout.GATEWAY_PORT),
         address=f"http://{HOST}:{layout.GATEWAY_PORT}", start_timeout=60)
 
@@ -153,88 +153,111 @@ def _wait(what: str, check: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.25)
 
 
-def _cluster_usable(sb: Sandbox) -> bool:
+def _cluster_usable(paths: Paths) -> bool:
     """The controllers run: the default ServiceAccount has its token (pods can be admitted)."""
-    from kubernetes import client
-
-    with sb.api_client() as api:
-        sa = client.CoreV1Api(api).read_namespaced_service_account("default", "default")
-        return bool(sa.secrets)
+    code, sa = cluster.rest(paths, "GET", "/api/v1/namespaces/default/serviceaccounts/default")
+    return code == 200 and bool(sa.get("secrets"))
 
 
-def apply_crd_file(sb: Sandbox, path: Path, timeout: float = 30) -> list[str]:
+def apply_crd_file(paths: Paths, path: Path, timeout: float = 30) -> list[str]:
     """Create or replace the CRDs in ``path`` and wait until they are Established."""
     import yaml
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
 
+    base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     names = []
-    with sb.api_client() as api:
-        ext = client.ApiextensionsV1Api(api)
-        for doc in yaml.safe_load_all(path.read_text()):
-            if not doc or doc.get("kind") != "CustomResourceDefinition":
-                continue
-            name = doc["metadata"]["name"]
-            try:
-                ext.create_custom_resource_definition(doc)
-            except ApiException as e:
-                if e.status != 409:
-                    raise
-                current = ext.read_custom_resource_definition(name)
-                doc["metadata"]["resourceVersion"] = current.metadata.resource_version
-                ext.replace_custom_resource_definition(name, doc)
-            names.append(name)
+    for doc in yaml.safe_load_all(path.read_text()):
+        if not doc or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        name = doc["metadata"]["name"]
+        code, body = cluster.rest(paths, "POST", base, doc)
+        if code == 409:
+            code, current = cluster.rest(paths, "GET", f"{base}/{name}")
+            doc["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            code, body = cluster.rest(paths, "PUT", f"{base}/{name}", doc)
+        if code >= 300:
+            raise SandboxError(f"CRD {name}: HTTP {code}: {body.get('message', body)}")
+        names.append(name)
 
-        def established() -> bool:
-            for n in names:
-                conds = ext.read_custom_resource_definition(n).status.conditions or []
-                if not any(c.type == "Established" and c.status == "True" for c in conds):
-                    return False
-            return True
+    def established() -> bool:
+        for n in names:
+            _, crd = cluster.rest(paths, "GET", f"{base}/{n}")
+            conds = crd.get("status", {}).get("conditions") or []
+            if not any(c["type"] == "Established" and c["status"] == "True" for c in conds):
+                return False
+        return True
 
-        _wait(f"CRDs {names} to be Established", established, timeout)
+    _wait(f"CRDs {names} to be Established", established, timeout)
     return names
 
 
 # --- public operations ----------------------------------------------------------------
 
 def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
-    """Start whatever part of the sandbox is not running; idempotent; every wait bounded."""
+    """Start whatever part of the sandbox is not running; idempotent; every wait bounded.
+
+    Independent components start together: etcd with Prometheus, then the API server,
+    then the controller manager, the kubelet stand-in and the gateway.
+    """
     paths = paths or Paths.default()
     t0 = time.monotonic()
     result = UpResult(Sandbox.from_paths(paths))
     with _locked(paths, echo):
         _check_prerequisites(echo)
+        t = time.monotonic()
         tokens = cluster.prepare(paths)
         prometheus.write_config(paths)
-        for comp in components(paths, tokens):
-            if comp.name == "gateway":
-                if HTTPROUTE_CRD.exists():
-                    try:
-                        names = apply_crd_file(result.sandbox, HTTPROUTE_CRD)
-                        echo(f"  CRDs applied: {', '.join(names)}")
-                    except Exception as e:  # the file is another part's; report and carry on
-                        reason = getattr(e, "body", None) or str(e)
-                        echo(f"  WARNING: {HTTPROUTE_CRD.relative_to(REPO_ROOT)} not applied: {str(reason)[:400]}")
-                else:
-                    echo(f"  {HTTPROUTE_CRD.relative_to(REPO_ROOT)} not found: HTTPRoute CRD not applied")
-                if not gateway_available():
-                    echo("  gateway       not available yet (no sandbox/gateway module): not started")
-                    continue
-            c0 = time.monotonic()
-            started = comp.start(paths.run, paths.logs)
+        result.timings["pki+config"] = time.monotonic() - t
+        comps = {c.name: c for c in components(paths, tokens)}
+        started_at: dict[str, float] = {}
+
+        def start(name: str) -> None:
+            started_at[name] = time.monotonic()
+            if comps[name].start(paths.run, paths.logs):
+                result.started.append(name)
+
+        def wait(name: str) -> None:
+            comp = comps[name]
             comp.wait_healthy(paths.run, paths.logs)
-            took = time.monotonic() - c0
-            result.timings[comp.name] = took
-            if started:
-                result.started.append(comp.name)
-            echo(f"  {comp.name:<24}{'started' if started else 'running':<9}{comp.address}"
-                 + (f"  ({took:.1f}s)" if started else ""))
-            if comp.name == "kube-controller-manager":
-                _wait("the default ServiceAccount's token (controllers running)",
-                      lambda: _cluster_usable(result.sandbox), 60)
+            took = time.monotonic() - started_at[name]
+            fresh = name in result.started
+            if fresh:
+                result.timings[name] = took
+            echo(f"  {name:<24}{'started' if fresh else 'running':<9}{comp.address}"
+                 + (f"  ({took:.1f}s)" if fresh else ""))
+
+        for name in ("etcd", "prometheus"):
+            start(name)
+        wait("etcd")
+        start("kube-apiserver")
+        wait("kube-apiserver")
+        for name in ("kube-controller-manager", "kubelet"):
+            start(name)
+        _apply_httproute_crd(paths, echo)
+        gateway_ok = gateway_available()
+        if gateway_ok:
+            start("gateway")
+        else:
+            echo("  gateway                 not started: no sandbox/gateway module yet")
+        for name in ("kube-controller-manager", "kubelet", "prometheus") + (("gateway",) if gateway_ok else ()):
+            wait(name)
+        t = time.monotonic()
+        _wait("the default ServiceAccount's token (controllers running)", lambda: _cluster_usable(paths), 60)
+        result.timings["controllers ready"] = time.monotonic() - t
     result.seconds = time.monotonic() - t0
     return result
+
+
+def _apply_httproute_crd(paths: Paths, echo: Echo) -> None:
+    """Apply crds/httproute.yaml if present; a failure is reported, not fatal."""
+    rel = HTTPROUTE_CRD.relative_to(REPO_ROOT)
+    if not HTTPROUTE_CRD.exists():
+        echo(f"  {rel} not found: HTTPRoute CRD not applied")
+        return
+    try:
+        names = apply_crd_file(paths, HTTPROUTE_CRD)
+        echo(f"  CRDs applied: {', '.join(names)}")
+    except SandboxError as e:  # the file is another part's: report and carry on
+        echo(f"  WARNING: {rel} not applied: {str(e)[:400]}")
 
 
 def ensure_up(echo: Echo = lambda _: None) -> Sandbox:

@@ -1,4 +1,4 @@
-"""Loopback pod addresses: 127.100.0.1 - 127.100.255.254, handed out round-robin.
+"""Loopback pod addresses: 127.100.0.1 - 127.100.255.254 (by default), handed out round-robin.
 
 All of 127.0.0.0/8 reaches the loopback interface on Linux, so no interface setup is
 needed. Round-robin (rather than lowest-free) keeps a just-freed address from being
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 
-FIRST = int(ipaddress.IPv4Address("127.100.0.1"))
-LAST = int(ipaddress.IPv4Address("127.100.255.254"))
+from ..layout import POD_NET_OCTET
+
+FIRST = int(ipaddress.IPv4Address(f"127.{POD_NET_OCTET}.0.1"))
+LAST = int(ipaddress.IPv4Address(f"127.{POD_NET_OCTET}.255.254"))
 
 
 class Ipam:

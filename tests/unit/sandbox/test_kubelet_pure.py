@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
 
 from sandbox import images, proc
 from sandbox.kubelet.envs import expand, field_ref
-from sandbox.kubelet.ipam import Ipam
+from sandbox.kubelet.ipam import FIRST, Ipam
 from sandbox.kubelet.pod import _metrics_port, _workload
 from sandbox.kubelet.probes import ProbeTiming
 
 
 def test_ipam_hands_out_distinct_loopback_addresses_round_robin():
     ipam = Ipam()
+    first = ipaddress.IPv4Address(FIRST)
+    nth = [str(first + i) for i in range(3)]
+    assert first.is_loopback and str(first) != "127.0.0.1"
     a, b = ipam.allocate("a"), ipam.allocate("b")
-    assert a == "127.100.0.1" and b == "127.100.0.2"
+    assert [a, b] == nth[:2]
     ipam.release("a")
-    assert ipam.allocate("c") == "127.100.0.3"  # a freed address is not reused at once
+    assert ipam.allocate("c") == nth[2]  # a freed address is not reused at once
     assert ipam.allocate("b") == b
-    assert ipam.allocate("d", preferred="127.100.0.1") == "127.100.0.1"
-    assert ipam.allocate("e", preferred="127.100.0.2") != "127.100.0.2"  # taken
+    assert ipam.allocate("d", preferred=nth[0]) == nth[0]
+    assert ipam.allocate("e", preferred=nth[1]) != nth[1]  # taken
 
 
 def test_images_table():
