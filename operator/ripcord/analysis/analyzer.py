@@ -21,7 +21,8 @@ always judged by fixed bounds.
 
     {"v": 1,
      "threshold": {"failedChecks": n, "step": k, "stepRequests": {metric: requests}},
-     "sequential": <the sequential judge's state: {"version", "metrics": {metric: ...}}>}
+     "sequential": <the sequential judge's state: {"version", "metrics": {metric: ...}}>,
+     "steps": {metric: the current step's totals for fixed bounds (counts, or histograms)}}
 
 One sequential judge covers all sequential metrics of a Release: it is told their names
 (its Bonferroni correction and "pass only when every metric passes" need them) and which
@@ -40,7 +41,7 @@ from ..config import ConfigError, NotAllowed, OperatorConfig, PromEndpoint, Secr
 from . import queries
 from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
-from .metrics import Measurement, MetricReader, Target, Window
+from .metrics import Measurement, MetricReader, Target, Window, fold_step
 from .prometheus import ClientCache, Deadline, MetricsUnavailable, PrometheusClient, QueryClient
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ class Analyzer:
         threshold_state = dict(state.get("threshold") or {})
         threshold_state.setdefault("failedChecks", failed_checks)
         seq_state: Optional[Mapping[str, Any]] = state.get("sequential") or None
+        step_states: dict[str, Any] = dict(state.get("steps") or {})
 
         def unavailable(error: str) -> AnalysisOutcome:
             return AnalysisOutcome(
@@ -267,9 +269,14 @@ class Analyzer:
             if meas.problem:
                 results[name] = MetricResult(name=name, verdict="Inconclusive", message=meas.problem[:1024])
 
-        # fixed bounds: one check over all threshold-judged metrics
-        evidences = [meas.evidence for name, meas in measurements.items()
-                     if name in plan.bounds and meas.evidence is not None and not meas.problem]
+        # fixed bounds: one check over all threshold-judged metrics, on the step so far
+        by_name = {m.name: m for m in spec.metrics}
+        evidences = []
+        for name, meas in measurements.items():
+            if name not in plan.bounds or meas.evidence is None or meas.problem:
+                continue
+            step_states[name], c_value, s_value = fold_step(step_states.get(name), by_name[name], meas, step)
+            evidences.append(dataclasses.replace(meas.evidence, canary_value=c_value, stable_value=s_value))
         threshold_results: dict[str, MetricJudgement] = {}
         if evidences:
             tj = ThresholdJudge(plan.bounds, failure_threshold=spec.failure_threshold, min_requests=spec.min_requests)
@@ -315,7 +322,8 @@ class Analyzer:
         ordered = [results[m.name] for m in spec.metrics]
         verdict = _combine([r.verdict for r in ordered])
         failing = next((r for r in ordered if r.verdict == "Fail"), None)
-        new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_state or {}}
+        new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_state or {},
+                     "steps": {k: v for k, v in step_states.items() if k in plan.bounds}}
         return AnalysisOutcome(verdict=verdict, metrics=ordered, judge_state=new_state,
                                failed_checks=int(threshold_state.get("failedChecks", 0)),
                                failing=failing, error=None)

@@ -65,6 +65,7 @@ class Measurement:
     evidence: ValueEvidence | None
     message: str = ""
     problem: str | None = None
+    histograms: tuple[counters.Histogram, counters.Histogram] | None = None  # latency: canary, stable
 
 
 class MetricReader:
@@ -161,7 +162,7 @@ class MetricReader:
         msg = (f"{profile.name} metrics over {window.duration_s:.0f}s: {q} canary {fmt(cq, 's')}, stable {fmt(sq, 's')}; "
                f"slower than {spec.threshold_seconds:g}s: canary {c.bad:.0f}/{c.requests:.0f}, "
                f"stable {s.bad:.0f}/{s.requests:.0f}")
-        return Measurement(spec.name, evidence, msg)
+        return Measurement(spec.name, evidence, msg, histograms=(ch, sh))
 
     # -------------------------------------------------------------------- custom
 
@@ -195,3 +196,53 @@ def _pct(ratio: float | None) -> str:
 
 def _resets(n: int) -> str:
     return f"{n} counter series reset (handled)" if n else ""
+
+
+# ------------------------------------------------------------- step accumulation
+
+def _hist_json(h: counters.Histogram) -> list[list[float | str]]:
+    return [["+Inf" if math.isinf(le) else le, c] for le, c in h.buckets]
+
+
+def _hist_load(data: object) -> counters.Histogram:
+    if not isinstance(data, list):
+        return counters.Histogram(())
+    return counters.Histogram(tuple((float(le), float(c)) for le, c in data))
+
+
+def _hist_add(a: counters.Histogram, b: counters.Histogram) -> counters.Histogram:
+    if not a.buckets:
+        return b
+    if not b.buckets:
+        return a
+    return counters.histogram([counters.Delta({"le": repr(le)}, c) for le, c in a.buckets + b.buckets])
+
+
+def fold_step(state: Mapping[str, object] | None, spec: MetricSpec, meas: Measurement,
+              step: int) -> tuple[dict[str, object], float | None, float | None]:
+    """Add this interval to the current step's totals; the step's canary and stable values.
+
+    Fixed bounds are checked against the whole step so far rather than one interval: a
+    p99 of one 2-second interval is the slowest of a dozen requests, and one slow request
+    (a GC pause, a busy node) would fail a healthy canary. Error rates are summed as
+    counts, latencies as histograms (quantiles do not add). A new step starts afresh, so a
+    regression is never diluted by more than one step's history.
+    """
+    e = meas.evidence
+    fresh = not state or state.get("step") != step
+    if e is None or spec.type == "custom":
+        return dict(state or {}), (e.canary_value if e else None), (e.stable_value if e else None)
+    if spec.type == "error-rate":
+        c = [0.0, 0.0] if fresh else list(state.get("c", [0.0, 0.0]))  # type: ignore[union-attr, arg-type]
+        s_ = [0.0, 0.0] if fresh else list(state.get("s", [0.0, 0.0]))  # type: ignore[union-attr, arg-type]
+        c = [c[0] + e.canary.requests, c[1] + e.canary.bad]
+        s_ = [s_[0] + e.stable.requests, s_[1] + e.stable.bad]
+        new = {"step": step, "c": c, "s": s_}
+        return new, (c[1] / c[0] if c[0] > 0 else None), (s_[1] / s_[0] if s_[0] > 0 else None)
+    if meas.histograms is None:
+        return dict(state or {}), e.canary_value, e.stable_value
+    ch = meas.histograms[0] if fresh else _hist_add(_hist_load(state.get("c")), meas.histograms[0])  # type: ignore[union-attr]
+    sh = meas.histograms[1] if fresh else _hist_add(_hist_load(state.get("s")), meas.histograms[1])  # type: ignore[union-attr]
+    new = {"step": step, "c": _hist_json(ch), "s": _hist_json(sh)}
+    return new, counters.quantile(ch, spec.quantile), counters.quantile(sh, spec.quantile)
+

@@ -154,7 +154,8 @@ class PrometheusClient:
         params = {"time": f"{at:.3f}", "timeout": f"{max(1, int(timeout * 1000))}ms"}
 
         def run() -> Any:
-            return self._prom.custom_query(promql, params=params, timeout=timeout)
+            # The socket timeout only ends the abandoned thread; the caller's wait decides.
+            return self._prom.custom_query(promql, params=params, timeout=timeout + 1.0)
 
         what = f"Prometheus {self.endpoint.name} ({self.endpoint.url})"
         try:

@@ -397,3 +397,45 @@ def test_an_unexpected_error_holds_instead_of_crashing(prom):
     out = analyze(make(prom), spec(ERR_THRESHOLD), failed=1)
     assert out.verdict == "Unavailable" and "RuntimeError: boom" in (out.error or "")
     assert out.failed_checks == 1
+
+
+def test_fixed_bounds_judge_the_step_so_far_and_restart_with_each_step(prom):
+    def series(t: float) -> list[Sample]:
+        # canary: 10 rps; 5 errors/s until t=1010, none after; stable: 90 rps, no errors
+        bad = 5 * min(t, 1010.0)
+        return [Sample({"pod": "web-b-5d8f9c-abcde", "code": "200"}, 10 * t - bad),
+                Sample({"pod": "web-b-5d8f9c-abcde", "code": "500"}, bad),
+                Sample({"pod": "web-a-5d8f9c-abcde", "code": "200"}, 90 * t)]
+    prom.series["http_requests_total"] = series
+    a = make(prom)
+    s = spec(MetricSpec(name="errors", type="error-rate", judge="threshold", max=0.9), min_requests=10)
+    one = analyze(a, s, since=1001.0, now=1011.0, step=0)       # 10 s with errors
+    two = analyze(a, s, since=1011.0, now=1021.0, step=0, state=one.judge_state)  # 10 s clean
+    three = analyze(a, s, since=1021.0, now=1031.0, step=1, state=two.judge_state)  # next step
+    assert one.metrics[0].value == pytest.approx(0.5)
+    assert two.metrics[0].value == pytest.approx(0.25)  # the step so far: 50 of 200
+    assert three.metrics[0].value == pytest.approx(0.0)  # a new step starts afresh
+    assert three.judge_state["steps"]["errors"]["step"] == 1
+
+
+def test_latency_ratio_is_not_judged_on_a_handful_of_requests(prom):
+    # First interval: the canary's first 10 requests include one slow one, so its "p99" is
+    # that request, 9x the stable's. Judged then, a healthy canary would fail. With
+    # minRequests the ratio waits for the step's evidence; 200 fast requests later the p99
+    # of the step is back among the fast ones.
+    def buckets(t: float) -> list[Sample]:  # t is the (lagged) evaluation time
+        fast, slow = (0, 0) if t < 1005 else (9, 1) if t < 1015 else (209, 1)
+        c = {"0.005": fast, "0.05": fast + slow, "+Inf": fast + slow}
+        return ([Sample({"pod": "web-b-5d8f9c-abcde", "le": le}, v) for le, v in c.items()]
+                + [Sample({"pod": "web-a-5d8f9c-abcde", "le": le}, 90 * t) for le in ("0.005", "0.05", "+Inf")])
+    prom.series["http_request_duration_seconds_bucket"] = buckets
+    lat = MetricSpec(name="latency", type="latency", judge="threshold", max_ratio=2.0, quantile=0.99)
+    a = make(prom)
+    naive = analyze(a, spec(lat, min_requests=0), since=1001.0, now=1011.0)
+    assert naive.verdict == "Fail" and naive.metrics[0].value > 0.04
+    s = spec(lat, min_requests=100)
+    one = analyze(a, s, since=1001.0, now=1011.0)
+    assert one.verdict == "Inconclusive" and "after 100 canary requests in the step (10 so far)" in one.metrics[0].message
+    two = analyze(a, s, since=1011.0, now=1021.0, state=one.judge_state)
+    assert two.verdict == "Pass", two.metrics
+    assert two.metrics[0].value < 0.005

@@ -79,7 +79,7 @@ def endpoint(port: int, **kw: object) -> PromEndpoint:
 def test_hung_server_gives_unavailable_within_the_timeout(silent_port):
     client = PrometheusClient(endpoint(silent_port, timeout_s=0.5))
     t0 = time.monotonic()
-    with pytest.raises(MetricsUnavailable, match="no answer within 0.5s"):
+    with pytest.raises(MetricsUnavailable, match="Prometheus test"):
         client.query("up", time.time())
     # the library alone took 10 s here (3 retries + backoff); the bound is generous
     assert time.monotonic() - t0 < 3.0

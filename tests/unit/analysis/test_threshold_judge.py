@@ -124,3 +124,14 @@ def test_preflight_reports_reachability_of_min_requests():
     p = judge.preflight(total_rps=1, stable_error_rate=0.01, canary_pods=1, stable_pods=3,
                         weights=[5, 10], step_s=30, max_duration_s=600)
     assert not p.feasible and "fewer than minRequests 50" in p.message
+
+
+def test_relative_bound_waits_for_min_requests_absolute_does_not():
+    judge = ThresholdJudge({"latency": Bound(max_ratio=2.0, unit="s")}, min_requests=50)
+    a, b = run(judge, [vev("latency", 0.9, 0.1, req=20)], [vev("latency", 0.9, 0.1, req=40)])
+    assert a.verdict is Verdict.INCONCLUSIVE and "after 50 canary requests in the step (20 so far)" in a.metrics[0].message
+    assert a.state["failedChecks"] == 0
+    assert b.verdict is Verdict.FAIL  # 60 requests in the step now
+    judge = ThresholdJudge({"latency": Bound(max=0.5, max_ratio=2.0, unit="s")}, min_requests=50)
+    (c,) = run(judge, [vev("latency", 0.9, 0.1, req=20)])
+    assert c.verdict is Verdict.FAIL and "> 0.5s" in c.metrics[0].message

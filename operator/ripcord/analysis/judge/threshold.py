@@ -7,7 +7,9 @@ breaches a bound is a *failed check*; ``failureThreshold`` failed checks in a ro
 rollout. The count is shared by all threshold metrics, as one check looks at all of them.
 
 It never passes on thin evidence: a metric passes only when its value is within bounds
-*and* the canary served at least ``minRequests`` requests during the current step.
+*and* the canary served at least ``minRequests`` requests during the current step. Nor does
+it fail on a thin *comparison*: a relative bound is judged only once the step has those
+``minRequests`` (an absolute bound is judged from the first request).
 No canary requests in an interval is *no data*: Inconclusive, neither a failure nor a
 success (Flagger counts it as a failure and halts healthy low-traffic canaries).
 
@@ -95,7 +97,7 @@ class ThresholdJudge:
     # ------------------------------------------------------------------ checks
 
     def _check(self, bound: Bound, canary: float | None, stable: float | None, counted: bool,
-               canary_requests: float) -> _Check:
+               canary_requests: float, step_requests: float) -> _Check:
         if bound.max is None and bound.max_ratio is None:
             return _Check("nobound", "no bound set (give max or maxRatio)")
         if counted and canary_requests <= 0:
@@ -107,7 +109,14 @@ class ThresholdJudge:
         if bound.max is not None and canary > bound.max:
             breaches.append(f"canary {fmt(canary, bound.unit)} > {fmt(bound.max, bound.unit)}")
         if bound.max_ratio is not None:
-            if stable is None or math.isnan(stable):
+            if counted and step_requests < self.min_requests:
+                # A comparison on a handful of requests is noise (a p99 of 10 requests is
+                # their maximum): judge the ratio once the step has its minimum evidence.
+                if bound.max is None:
+                    return _Check("nodata", f"comparing with stable after {self.min_requests} canary requests "
+                                            f"in the step ({step_requests:.0f} so far)")
+                notes.append(f"ratio judged after {self.min_requests} requests")
+            elif stable is None or math.isnan(stable):
                 if bound.max is None:
                     return _Check("nodata", "no stable value to compare with in this interval")
                 notes.append("stable has no data; absolute bound only")
@@ -133,7 +142,8 @@ class ThresholdJudge:
             counted = counted and bound.counted
             if counted:
                 step_requests[e.metric] = step_requests.get(e.metric, 0.0) + max(0.0, e.canary.requests)
-            checks.append((e, self._check(bound, canary, stable, counted, e.canary.requests), canary, stable))
+            checks.append((e, self._check(bound, canary, stable, counted, e.canary.requests,
+                                          step_requests.get(e.metric, 0.0)), canary, stable))
 
         any_breach = any(c.outcome == "breach" for _, c, _, _ in checks)
         any_ok = any(c.outcome == "ok" for _, c, _, _ in checks)
