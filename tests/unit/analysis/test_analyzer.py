@@ -436,6 +436,6 @@ def test_latency_ratio_is_not_judged_on_a_handful_of_requests(prom):
     s = spec(lat, min_requests=100)
     one = analyze(a, s, since=1001.0, now=1011.0)
     assert one.verdict == "Inconclusive" and "after 100 canary requests in the step (10 so far)" in one.metrics[0].message
-    two = analyze(a, s, since=1011.0, now=1021.0, state=one.judge_state)
+    two = analyze(a, s, since=1011.0, now=1021.0, state=json.loads(json.dumps(one.judge_state)))
     assert two.verdict == "Pass", two.metrics
     assert two.metrics[0].value < 0.005
