@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +17,14 @@ import yaml
 from kubernetes import client
 
 from ripcord.config import parse_config
+from tests.integration.ops.conftest import kubectl, kustomize
 
 ROOT = Path(__file__).resolve().parents[3]
 OPERATOR_NS = "ripcord-system"
 
 
-def kubectl(kubeconfig: Any, *args: str) -> str:
-    exe = Path(sys.executable).with_name("kubectl")
-    out = subprocess.run([str(exe) if exe.exists() else "kubectl", "--kubeconfig", str(kubeconfig), *args],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, f"kubectl {' '.join(args)}: {out.stderr}"
-    return out.stdout
-
-
 def built(name: str) -> list[dict[str, Any]]:
-    out = subprocess.run([str(Path(sys.executable).with_name("kubectl")), "kustomize", str(ROOT / "manifests" / name)],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return [d for d in yaml.safe_load_all(out.stdout) if d]
+    return [d for d in yaml.safe_load_all(kustomize(name)) if d]
 
 
 def allowed(api: client.ApiClient, verb: str, group: str, resource: str, namespace: str | None) -> bool:
@@ -48,18 +37,9 @@ def allowed(api: client.ApiClient, verb: str, group: str, resource: str, namespa
     return bool(client.AuthorizationV1Api(api).create_self_subject_access_review(review).status.allowed)
 
 
-@pytest.fixture(scope="module")
-def installed(sandbox: Any) -> Any:
-    # A stale CRD copy applied to the shared sandbox would prune fields other tests write.
-    copy, source = ROOT / "manifests" / "crds" / "release.yaml", ROOT / "crds" / "release.yaml"
-    assert copy.read_text() == source.read_text(), "run `make manifests-crd` first"
-    first = kubectl(sandbox.admin_kubeconfig, "apply", "-k", str(ROOT / "manifests" / "sandbox"))
-    again = kubectl(sandbox.admin_kubeconfig, "apply", "-k", str(ROOT / "manifests" / "sandbox"))
-    print("\n" + first.strip())
-    assert all(line.endswith("unchanged") for line in again.strip().splitlines()), again
-    kubectl(sandbox.admin_kubeconfig, "wait", "--for=condition=Established", "--timeout=60s",
-            "crd/releases.ripcord.dev")
-    return sandbox
+@pytest.fixture
+def installed(sandbox_install: Any) -> Any:
+    return sandbox_install
 
 
 @pytest.mark.integration
@@ -77,11 +57,7 @@ def test_the_namespaced_install_is_accepted_by_the_api_server(installed: Any, na
         doc["metadata"]["namespace"] = namespace
         for subject in doc.get("subjects", []):
             subject["namespace"] = namespace
-    manifest = yaml.safe_dump_all(rendered)
-    exe = Path(sys.executable).with_name("kubectl")
-    out = subprocess.run([str(exe), "--kubeconfig", str(installed.admin_kubeconfig), "apply", "--dry-run=server",
-                          "-f", "-"], input=manifest, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
+    kubectl(installed.admin_kubeconfig, "apply", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump_all(rendered))
 
 
 def shipped_rules(kind: str, name: str, source: str = "base") -> list[tuple[str, str, str]]:
@@ -98,7 +74,7 @@ def test_the_operator_identity_has_exactly_the_shipped_rights(installed: Any, op
     assert len(granted) > 30 and leases
     for group, resource, verb in granted:
         # Namespaced resources are asked in an application namespace; CRDs are cluster-scoped.
-        ns = None if resource == "customresourcedefinitions" else namespace
+        ns = None if resource in ("customresourcedefinitions", "namespaces") else namespace
         assert allowed(operator_kube, verb, group, resource, ns), (verb, group, resource)
     for group, resource, verb in leases:
         assert allowed(operator_kube, verb, group, resource, OPERATOR_NS), (verb, group, resource)
@@ -108,7 +84,7 @@ def test_the_operator_identity_has_exactly_the_shipped_rights(installed: Any, op
         ("delete", "", "pods", namespace), ("create", "", "pods/exec", namespace),
         ("delete", "ripcord.dev", "releases", namespace), ("create", "ripcord.dev", "releases", namespace),
         ("get", "coordination.k8s.io", "leases", namespace), ("delete", "coordination.k8s.io", "leases", OPERATOR_NS),
-        ("list", "", "namespaces", None), ("get", "", "nodes", None),
+        ("get", "", "namespaces", None), ("delete", "", "namespaces", None), ("get", "", "nodes", None),
         ("create", "rbac.authorization.k8s.io", "clusterrolebindings", None),
         ("create", "apiextensions.k8s.io", "customresourcedefinitions", None),
         ("impersonate", "", "users", None), ("update", "apps", "deployments/scale", namespace),

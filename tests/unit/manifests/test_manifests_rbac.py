@@ -33,7 +33,9 @@ CLUSTER_RULES: dict[tuple[str, str], set[str]] = {
     ("events.k8s.io", "events"): {"create", "patch"},
     ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "create", "patch", "update", "delete"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
+    ("", "namespaces"): {"list", "watch"},
 }
+CLUSTER_ONLY = {("apiextensions.k8s.io", "customresourcedefinitions"), ("", "namespaces")}
 LEASE_RULES = {("coordination.k8s.io", "leases"): {"get", "create", "update"}}
 
 
@@ -145,7 +147,7 @@ def test_namespaced_install_has_no_cluster_rights() -> None:
     for kind in ("ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"):
         assert not find(docs, kind), kind
     role = one(docs, "Role", "ripcord-operator")
-    expected = {k: v for k, v in CLUSTER_RULES.items() if k[0] != "apiextensions.k8s.io"}
+    expected = {k: v for k, v in CLUSTER_RULES.items() if k not in CLUSTER_ONLY}
     assert rules_table(role) == {**expected, **LEASE_RULES}
     binding = one(docs, "RoleBinding", "ripcord-operator")
     assert binding["subjects"] == [SA] and binding["roleRef"]["kind"] == "Role"
