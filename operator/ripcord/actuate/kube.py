@@ -163,7 +163,7 @@ class Actuator:
 
     def scale(self, ns: str, name: str, replicas: int) -> None:
         try:
-            self.apps.patch_namespaced_deployment_scale(name, ns, {"spec": {"replicas": replicas}})
+            self.apps.patch_namespaced_deployment(name, ns, {"spec": {"replicas": replicas}})
             FAULTS.tick("action", f"scale {name}")
         except ApiException as exc:
             if exc.status != 404:
@@ -238,11 +238,11 @@ class Actuator:
         if "Deployment" in kinds:
             for d in self.apps.list_namespaced_deployment(ns, label_selector=selector).items:
                 self._drop_owner(d.metadata.owner_references, uid, lambda refs, n=d.metadata.name:
-                                 self.apps.patch_namespaced_deployment(n, ns, {"metadata": {"ownerReferences": refs}}))
+                                 self.apps.patch_namespaced_deployment(n, ns, _owner_refs_patch(refs)))
         if "Service" in kinds:
             for s in self.core.list_namespaced_service(ns, label_selector=selector).items:
                 self._drop_owner(s.metadata.owner_references, uid, lambda refs, n=s.metadata.name:
-                                 self.core.patch_namespaced_service(n, ns, {"metadata": {"ownerReferences": refs}}))
+                                 self.core.patch_namespaced_service(n, ns, _owner_refs_patch(refs)))
         if "HTTPRoute" in kinds:
             try:
                 routes = self.custom.list_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns, "httproutes",
@@ -263,6 +263,13 @@ class Actuator:
         keep = [client.ApiClient().sanitize_for_serialization(r) for r in refs if r.uid != uid]
         if len(keep) != len(refs):
             patch(keep)
+
+
+def _owner_refs_patch(refs: list[Any]) -> list[dict[str, Any]]:
+    """A JSON patch: a strategic merge would merge the list by uid and drop nothing."""
+    if not refs:
+        return [{"op": "remove", "path": "/metadata/ownerReferences"}]
+    return [{"op": "replace", "path": "/metadata/ownerReferences", "value": refs}]
 
 
 def _replicas(deployment: Optional[Mapping[str, Any]]) -> int:
