@@ -69,7 +69,15 @@ def quantised_canary_pods(stable_pods: int, weight: int) -> int:
         return 0
     if weight >= 100:
         return stable_pods
-    return max(1, math.floor(weight * stable_pods / (100 - weight) + 0.5))
+    # The share n / (n + stable) is not linear in n: compare the two pod counts around the exact
+    # one by the share they give (a tie goes to fewer canary pods).
+    exact = weight * stable_pods / (100 - weight)
+    low = max(1, math.floor(exact))
+    high = max(1, math.ceil(exact))
+
+    def miss(n: int) -> float:
+        return abs(100.0 * n / (n + stable_pods) - weight)
+    return high if miss(high) < miss(low) else low
 
 
 class TrafficProvider(Protocol):
