@@ -228,6 +228,7 @@ def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
         for name in ("etcd", "prometheus"):
             start(name)
         wait("etcd")
+        wait("prometheus")
         start("kube-apiserver")
         wait("kube-apiserver")
         for name in ("kube-controller-manager", "kubelet"):
@@ -238,7 +239,7 @@ def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
             start("gateway")
         else:
             echo("  gateway                 not started: no sandbox/gateway module yet")
-        for name in ("kube-controller-manager", "kubelet", "prometheus") + (("gateway",) if gateway_ok else ()):
+        for name in ("kube-controller-manager", "kubelet") + (("gateway",) if gateway_ok else ()):
             wait(name)
         t = time.monotonic()
         _wait("the default ServiceAccount's token (controllers running)", lambda: _cluster_usable(paths), 60)

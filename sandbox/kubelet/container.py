@@ -49,6 +49,7 @@ class ContainerRunner:
         self._grace = 30.0
         self.exited = asyncio.Event()  # set whenever the current process instance ends
         self._kill_task: asyncio.Task | None = None
+        self._events_sent: dict[str, float] = {}  # Unhealthy event text -> when last sent
 
     # --- reporting --------------------------------------------------------------------
 
@@ -262,27 +263,37 @@ class ContainerRunner:
     async def _on_startup(self, ok: bool, s: int, f: int, msg: str, t: ProbeTiming) -> bool | None:
         if ok:
             return True
+        self._unhealthy("Startup", msg)
         if f >= t.failure_threshold:
-            self.pod.event("Unhealthy", f"Startup probe failed: {msg}", warning=True)
             await self._restart_for("startup")
             return False
         return None
 
     async def _on_readiness(self, ok: bool, s: int, f: int, msg: str, t: ProbeTiming) -> None:
+        if not ok:
+            self._unhealthy("Readiness", msg)
         if ok and s >= t.success_threshold and not self.ready:
             self._set(ready=True)
-        elif not ok and f >= t.failure_threshold and (self.ready or f == t.failure_threshold):
-            if f == t.failure_threshold:
-                self.pod.event("Unhealthy", f"Readiness probe failed: {msg}", warning=True)
+        elif not ok and f >= t.failure_threshold and self.ready:
             self._set(ready=False)
         return None
 
     async def _on_liveness(self, ok: bool, s: int, f: int, msg: str, t: ProbeTiming) -> bool | None:
+        if not ok:
+            self._unhealthy("Liveness", msg)
         if not ok and f >= t.failure_threshold:
-            self.pod.event("Unhealthy", f"Liveness probe failed: {msg}", warning=True)
             await self._restart_for("liveness")
             return False
         return None
+
+    def _unhealthy(self, probe: str, msg: str) -> None:
+        """An Unhealthy Event per failed probe, as a kubelet records it, but at most one per
+        message every 30 s, so a pod failing a 1 s probe does not flood the API server."""
+        text = f"{probe} probe failed: {msg}"
+        last = self._events_sent.get(text)
+        if last is None or time.monotonic() - last >= 30:
+            self._events_sent[text] = time.monotonic()
+            self.pod.event("Unhealthy", text, warning=True)
 
     async def _restart_for(self, probe: str) -> None:
         self.pod.event("Killing", f"Container {self.name} failed {probe} probe, will be restarted")

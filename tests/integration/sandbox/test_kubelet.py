@@ -99,9 +99,9 @@ def test_failing_liveness_probe_restarts_container(kube, namespace):
 
 def test_unknown_image_waits_with_errimagepull(kube, namespace):
     create_pod(kube, namespace, pod_manifest("nope", [container(image="nginx:1.25")]))
-    s = wait_until(lambda: container_status(read_pod(kube, namespace, "nope")).get("state", {}).get("waiting"),
-                   30, "a waiting state")
-    assert s["reason"] == "ErrImagePull"
+    s = wait_until(lambda: (w := container_status(read_pod(kube, namespace, "nope")).get("state", {})
+                            .get("waiting", {})).get("reason") == "ErrImagePull" and w, 30, "ErrImagePull")
+    assert "nginx:1.25" in s["message"]
     assert read_pod(kube, namespace, "nope")["status"]["phase"] == "Pending"
 
 
