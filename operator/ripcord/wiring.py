@@ -16,17 +16,16 @@ log = logging.getLogger("ripcord.wiring")
 def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[Any, Optional[Callable[[ReleaseSpec], Optional[str]]]]:
     from ripcord.config import load_config
     cfg = load_config(config_path)
-    try:
-        from ripcord.analysis.analyzer import Analyzer
-        analyzer = Analyzer(cfg, secret_reader=secret_reader(api_client, cfg.namespace))
-    except ImportError:  # TODO(lead): remove once the analyzer has landed
-        analyzer = None
+    from ripcord.analysis.analyzer import Analyzer
+    analyzer = Analyzer(cfg, secret_reader=secret_reader(api_client, cfg.namespace))
 
     def check(spec: ReleaseSpec) -> Optional[str]:
         try:
-            cfg.resolve_prometheus(spec.analysis.prometheus)
+            cfg.find_prometheus(spec.analysis.prometheus)
         except Exception as exc:  # NotAllowed and friends: a clear message for the condition
             return str(exc)
+        if (problems := analyzer.validate(spec.analysis)):
+            return "; ".join(problems)
         for hook in spec.notifications:
             if not cfg.webhook_allowed(hook.url):
                 return f"notifications[{hook.name}]: URL {hook.url} is not allowed by the operator's configuration"
@@ -44,7 +43,7 @@ def secret_reader(api_client: Any, namespace: str) -> Callable[[str, str], dict[
     core = client.CoreV1Api(api_client)
 
     def read(ns: str, name: str) -> dict[str, str]:
-        sec = core.read_namespaced_secret(name, ns or namespace)
+        sec = core.read_namespaced_secret(name, ns or namespace, _request_timeout=3)
         return {k: base64.b64decode(v).decode() for k, v in (sec.data or {}).items()}
 
     return read

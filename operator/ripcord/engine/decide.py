@@ -19,13 +19,17 @@ Transition table (``status.rollout.state``; "rest" means no rollout)::
   Progressing   abort request                                RollingBack   reason Manual -> Aborted
   Progressing   template back to the stable's                RollingBack   reason Reverted -> Superseded
   Progressing   template changed again                       Progressing   old entry Superseded, new rollout
-  Progressing   step time and evidence, no Fail, not paused  Progressing   next step's weight
+  Progressing   template changed, refused by the API server  Progressing   held, InvalidSpec (nothing superseded)
+  Progressing   step time and a verdict taken at this step,  Progressing   next step's weight
+                no Fail/Unavailable, not paused
   Progressing   last step, every metric Pass (or promote)    Promoting     canary scaled to full size
   Progressing   no verdict by maxDuration                    Progressing   held: NoVerdict, never promotes
   Promoting     canary at full size                          Watching      stable <-> canary swap, all traffic
   Watching      breach (pod health, analysis Fail, abort)    RollingBack   traffic straight to warm previous
-  Watching      watch over / template changed                rest          history: Promoted, previous -> 0
-  RollingBack   data plane shows canary weight 0             rest          history: RolledBack/Aborted/Superseded
+  Watching      watch over / template changed, and the data  rest          history: Promoted, previous -> 0
+                plane sends the previous stable nothing
+  RollingBack   data plane shows canary weight 0 (read for   rest          history: RolledBack/Aborted/Superseded
+                the RollingBack status already recorded)
 """
 from __future__ import annotations
 
@@ -320,6 +324,10 @@ def _progress(ctx: _Ctx, spec: ReleaseSpec) -> None:
     canary_ready = obs.slot(canary.slot).ready
     ro.effective_weight = _round(obs.effective_weight)
 
+    if ro.promote_requested:
+        _start_promotion(ctx, spec, "promotion asked by request")
+        return
+
     # Step 0 starts at weight 0 until the canary's pods are up; then the first weight.
     if ro.weight == 0 and ro.step == 0:
         if canary_ready >= provider.canary_replicas(spec, weights[0]) and not _paused(ro, spec):
@@ -342,10 +350,6 @@ def _progress(ctx: _Ctx, spec: ReleaseSpec) -> None:
     result = obs.analysis
     if result is not None and _fold_analysis(ctx, spec, result):
         return  # rolled back
-
-    if ro.promote_requested:
-        _start_promotion(ctx, spec, "promotion asked by request")
-        return
 
     elapsed = (ctx.now - parse_iso(ro.settled_at)).total_seconds()
     verdict = st.analysis.verdict if st.analysis else None

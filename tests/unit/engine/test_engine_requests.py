@@ -160,15 +160,15 @@ def test_promote_request_skips_the_remaining_steps(rolling: World) -> None:
     assert any(t.event == "PromoteRequested" for t in entry.timeline)
 
 
-def test_promote_before_the_canary_serves_waits_for_it() -> None:
+def test_promote_before_the_canary_serves_switches_only_once_it_is_ready() -> None:
     w = installed(analysis=None, unready={"b"})
     start_rollout(w)
     w.tick()
     w.ask("promote", w.ro.id)
     w.run_for(10)
-    assert w.state == "Progressing" and w.ro.promote_requested
+    assert w.state == "Promoting", "a manual promote skips the steps, even from a paused step 0"
     w.unready.clear()
-    w.run_until(lambda w: w.state == "Promoting", 10)
+    w.run_until(lambda w: w.state == "Watching", 10)
 
 
 def test_a_stale_promote_does_not_promote_the_next_rollout() -> None:
@@ -220,3 +220,27 @@ def test_retry_while_a_rollout_runs_is_stale(rolling: World) -> None:
     w.ask("retry", w.ro.id, "t")
     w.tick()
     assert w.state == "Progressing" and w.ro.id == 2 and "StaleRequest" in w.events()
+
+
+def test_abort_while_promoting_rolls_back() -> None:
+    w = installed(spec(replicas=6, traffic={"provider": "gateway-api", "gatewayRef": {"name": "gw"}}),
+                  analysis=passing)
+    start_rollout(w)
+    w.ready_cap["b"] = 3
+    w.run_until(lambda w: w.state == "Promoting", 300)
+    w.ask("abort", w.ro.id)
+    w.tick()
+    assert w.state == "RollingBack" and w.status.stable.slot == "a"  # type: ignore[union-attr]
+    w.run_until(lambda w: w.status.rollout is None, 5)
+    assert w.status.history[0].outcome == "Aborted"
+
+
+def test_abort_before_any_traffic_is_done_at_once() -> None:
+    w = installed(analysis=passing, unready={"b"})
+    start_rollout(w)
+    w.run_for(3)
+    w.ask("abort", w.ro.id)
+    w.tick()
+    assert w.state == "RollingBack"
+    w.tick()
+    assert w.status.rollout is None and w.status.history[0].outcome == "Aborted"
