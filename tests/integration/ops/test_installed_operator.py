@@ -140,8 +140,11 @@ def replicas(sandbox_install: Any, ripcord_installed: Any, kube: client.ApiClien
         if e.status != 404:
             raise
     cm = client.CoreV1Api(kube).read_namespaced_config_map("ripcord-config", OPERATOR_NS)
+    text = cm.data["config.yaml"]
+    # A sandbox at a port offset (RIPCORD_SANDBOX_PORT_OFFSET) has its Prometheus elsewhere.
+    text = text.replace("http://127.0.0.1:19090", sandbox_install.prometheus_url.rstrip("/"))
     config = tmp_path / "config.yaml"
-    config.write_text(cm.data["config.yaml"])
+    config.write_text(text)
     made = [Replica(f"ripcord-operator-{x}", kubeconfig=sandbox_install.operator_kubeconfig, namespace=namespace,
                     config=config, log=tmp_path / f"replica-{x}.log") for x in ("a", "b")]
     yield made[0], made[1], lease
