@@ -175,16 +175,18 @@ class World:
         raw = f"{rollout_id}/{nonce}"
         self.requests[action] = Request.parse(action, raw)  # type: ignore[arg-type]
 
-    def run_until(self, cond: Callable[["World"], bool], limit_s: int = 3600) -> None:
-        for _ in range(limit_s):
+    def run_until(self, cond: Callable[["World"], bool], limit_s: int = 3600, every: float = 1.0) -> None:
+        start = self.now
+        while (self.now - start).total_seconds() < limit_s:
             if cond(self):
                 return
-            self.tick()
+            self.tick(every)
         raise AssertionError(f"condition not reached in {limit_s}s; phase {self.status.phase}: {self.status.message}")
 
-    def run_for(self, seconds: int) -> None:
-        for _ in range(seconds):
-            self.tick()
+    def run_for(self, seconds: int, every: float = 1.0) -> None:
+        """Reconcile every ``every`` seconds for ``seconds`` seconds."""
+        for _ in range(int(seconds / every)):
+            self.tick(every)
 
     def restarted(self) -> "World":
         """A new operator: the same cluster, the status as recorded, nothing else carried over."""

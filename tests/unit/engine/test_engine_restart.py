@@ -172,7 +172,7 @@ def test_a_new_operator_before_every_decision_changes_nothing(reference: tuple[W
     assert events == reference[1]
 
 
-@pytest.mark.parametrize("offset", range(0, 13, 3))
+@pytest.mark.parametrize("offset", [0, 4, 9])
 def test_killed_after_the_status_write_resumes_without_doing_anything_twice(offset: int) -> None:
     w, events = run(kill_after_status_write(every=13, offset=offset))
     check_recordable(w.status, w.generation)
@@ -181,7 +181,7 @@ def test_killed_after_the_status_write_resumes_without_doing_anything_twice(offs
     assert w.status.phase == "Stable"
 
 
-@pytest.mark.parametrize("offset", range(0, 11, 5))
+@pytest.mark.parametrize("offset", [0, 6])
 def test_killed_before_the_status_write_resumes_without_doing_anything_twice(offset: int) -> None:
     w, events = run(kill_before_status_write(every=11, offset=offset))
     assert summary(w) == EXPECTED

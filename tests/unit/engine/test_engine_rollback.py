@@ -175,3 +175,32 @@ def test_pod_health_breach_while_metrics_are_unavailable_still_rolls_back() -> N
     w.breach = HealthBreach(gate="Restarts", pod="demo-b-1", message="3 restarts")
     w.tick()
     assert w.state == "RollingBack" and w.ro.reason is not None and w.ro.reason.kind == "PodHealth"
+
+
+def test_a_fix_pushed_while_rolling_back_starts_once_the_rollback_is_done() -> None:
+    w = installed(analysis=passing)
+    start_rollout(w)
+    at_step(w, 1)
+    w.frozen_traffic = True
+    w.breach = HealthBreach(gate="CrashLoop", pod="demo-b-1", message="CrashLoopBackOff")
+    w.tick()
+    w.breach = None
+    start_rollout(w, "2.0.1")
+    w.run_for(5)
+    assert w.state == "RollingBack" and w.ro.id == 2, "the rollback finishes first"
+    w.frozen_traffic = False
+    w.run_until(lambda w: w.ro is not None and w.ro.id == 3, 5)
+    assert [(h.version, h.outcome) for h in w.status.history[:2]] == [("2.0.1", "Progressing"), ("2.0.0", "RolledBack")]
+    assert w.status.stalled_template_hash is None
+
+
+def test_rollback_is_recorded_before_it_is_acted_on() -> None:
+    """The plan that starts a rollback already carries it in status, with traffic to stable."""
+    w = installed(analysis=passing)
+    start_rollout(w)
+    at_step(w, 2)
+    w.breach = HealthBreach(gate="NotReady", pod="demo-b-1", message="not ready after 60s")
+    plan = w.tick()
+    assert plan.status.rollout is not None and plan.status.rollout.state == "RollingBack"
+    assert plan.traffic is not None and plan.traffic.weight == 0
+    assert [e.reason for e in plan.events] == ["RollingBack"] and plan.events[0].type == "Warning"

@@ -239,3 +239,24 @@ def test_step_weight_and_max_weight_drive_the_steps() -> None:
         if w.ro and w.ro.weight and (not weights or weights[-1] != w.ro.weight):
             weights.append(w.ro.weight)
     assert weights == [20, 40, 60]
+
+
+def test_the_preflight_advice_is_recorded_with_the_rollout() -> None:
+    from dataclasses import replace
+
+    from ripcord.engine.decide import decide
+    w = installed(analysis=passing)
+    start_rollout(w)
+    plan = decide(replace(w.observe(), preflight="smallest detectable ratio at 5%: 2.4x"))
+    assert plan.status.analysis is not None and plan.status.analysis.preflight == "smallest detectable ratio at 5%: 2.4x"
+
+
+def test_every_transition_posts_an_event() -> None:
+    w = installed(analysis=passing)
+    start_rollout(w)
+    w.tick()
+    w.run_until(lambda w: w.status.rollout is None, 300)
+    assert w.events() == ["Installed", "RolloutStarted", "StepStarted", "StepStarted", "StepStarted", "StepStarted",
+                          "Promoting", "Switched", "Promoted"]
+    assert all(e.type == "Normal" for p in w.plans for e in p.events)
+    assert all("rollout 2" in e.message for p in w.plans[1:] for e in p.events)

@@ -13,11 +13,11 @@ def test_inconclusive_at_the_last_step_never_promotes_and_holds_with_no_verdict(
     w = installed(spec(analysis={"interval": "5s", "stepDuration": "10s", "maxDuration": "5m"}), analysis=inconclusive)
     start_rollout(w)
     w.run_until(last_step_settled, 120)
-    w.run_for(200)
+    w.run_for(200, every=5)
     assert w.state == "Progressing" and w.ro.weight == 50 and not w.ro.held
     assert w.status.phase == "Progressing"
 
-    w.run_until(lambda w: w.ro.held, 200)
+    w.run_until(lambda w: w.ro.held, 200, every=5)
     assert w.state == "Progressing" and w.ro.weight == 50
     assert w.status.phase == "Holding"
     cond = w.condition("NoVerdict")
@@ -26,7 +26,7 @@ def test_inconclusive_at_the_last_step_never_promotes_and_holds_with_no_verdict(
     assert w.events().count("NoVerdict") == 1
     assert [n.event for p in w.plans for n in p.notifications].count("stall") == 1
 
-    w.run_for(600)
+    w.run_for(600, every=5)
     assert w.state == "Progressing" and w.ro.weight == 50, "never promotes without evidence"
     assert w.events().count("NoVerdict") == 1, "the event is posted once"
     assert w.status.history[0].outcome == "Progressing"
@@ -36,7 +36,7 @@ def test_inconclusive_at_the_last_step_never_promotes_and_holds_with_no_verdict(
 def test_manual_promote_still_works_after_no_verdict() -> None:
     w = installed(spec(analysis={"interval": "5s", "stepDuration": "10s", "maxDuration": "2m"}), analysis=inconclusive)
     start_rollout(w)
-    w.run_until(lambda w: w.ro is not None and w.ro.held, 400)
+    w.run_until(lambda w: w.ro is not None and w.ro.held, 400, every=5)
     w.ask("promote", w.ro.id)
     w.tick()
     assert w.state == "Promoting"
@@ -49,7 +49,7 @@ def test_manual_promote_still_works_after_no_verdict() -> None:
 def test_a_late_pass_promotes_a_held_rollout() -> None:
     w = installed(spec(analysis={"interval": "5s", "stepDuration": "10s", "maxDuration": "2m"}), analysis=inconclusive)
     start_rollout(w)
-    w.run_until(lambda w: w.ro is not None and w.ro.held, 400)
+    w.run_until(lambda w: w.ro is not None and w.ro.held, 400, every=5)
     w.analysis = passing
     w.run_until(lambda w: w.status.rollout is None, 120)  # a 60s watch
     assert w.status.history[0].outcome == "Promoted"
@@ -90,5 +90,5 @@ def test_the_last_step_is_judged_before_promotion() -> None:
 def test_no_analysis_result_at_all_never_promotes() -> None:
     w = installed(analysis=None)
     start_rollout(w)
-    w.run_for(1200)
+    w.run_for(1200, every=10)
     assert w.state == "Progressing" and w.ro.step == 0
