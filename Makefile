@@ -21,3 +21,6 @@ sandbox-status:
 
 sandbox-purge:
 	$(PYTHON) -m sandbox down --purge
+
+# Fragments: image, manifests, demo, benchmarks.
+-include mk/*.mk

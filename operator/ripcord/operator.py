@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import kopf
 
@@ -23,8 +23,9 @@ TICK_S = float(os.environ.get("RIPCORD_TICK_SECONDS", "1.0"))
 _state: dict[str, Any] = {}
 
 
-def install(reconciler: Reconciler) -> None:
+def install(reconciler: Reconciler, namespaces: Sequence[str] = ()) -> None:
     _state["reconciler"] = reconciler
+    _state["namespaces"] = list(namespaces)
 
 
 def _reconciler() -> Reconciler:
@@ -41,6 +42,15 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.server_timeout = 60
     settings.watching.client_timeout = 90
     settings.execution.max_workers = int(os.environ.get("RIPCORD_WORKERS", "8"))
+    if _state.get("namespaces") and not any(ch in n for n in _state["namespaces"] for ch in "*?!,"):
+        settings.scanning.disabled = True  # exact namespaces: no need to list them (a namespaced install cannot)
+
+
+@kopf.on.cleanup()
+def cleanup(**_: Any) -> None:
+    notifier = _reconciler().notifier
+    if notifier is not None and hasattr(notifier, "close"):
+        notifier.close(10)
 
 
 @kopf.on.login(id="login")

@@ -25,20 +25,19 @@ from ripcord.traffic.base import deployment_name
 log = logging.getLogger("ripcord.reconcile")
 
 Notifier = Callable[[Mapping[str, Any], ReleaseSpec, Notification, Mapping[str, Any]], None]
-TransitionHook = Callable[[Mapping[str, Any], Optional[Mapping[str, Any]], Mapping[str, Any]], None]
 
 
 class Reconciler:
     def __init__(self, api_client: client.ApiClient, *, analyzer: Any = None,
                  check_prometheus: Optional[Callable[[ReleaseSpec], Optional[str]]] = None,
-                 notifier: Optional[Notifier] = None, on_transition: Optional[TransitionHook] = None,
+                 notifier: Optional[Notifier] = None, metrics: Any = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
         self.api_client = api_client
         self.custom = client.CustomObjectsApi(api_client)
         self.observer = Observer(api_client, analyzer=analyzer, check_prometheus=check_prometheus)
         self.actuator = Actuator(api_client)
         self.notifier = notifier
-        self.on_transition = on_transition
+        self.metrics = metrics
         self.clock = clock
 
     def fetch(self, namespace: str, name: str) -> Optional[dict[str, Any]]:
@@ -50,6 +49,12 @@ class Reconciler:
             raise
 
     def reconcile(self, namespace: str, name: str) -> Optional[Plan]:
+        if self.metrics is None:
+            return self._reconcile(namespace, name)
+        with self.metrics.reconciling(namespace, name):
+            return self._reconcile(namespace, name)
+
+    def _reconcile(self, namespace: str, name: str) -> Optional[Plan]:
         started = time.monotonic()
         body = self.fetch(namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
@@ -66,8 +71,8 @@ class Reconciler:
                     log.info("%s/%s changed while deciding; deciding again", namespace, name)
                     return None
                 raise
-            if self.on_transition is not None:
-                self.on_transition(body, body.get("status") and old, new)
+        if self.metrics is not None:
+            self.metrics.on_transition(body, old, new)  # every tick: a new leader fills its gauges at once
         for event in plan.events:
             log.info("%s/%s %s: %s", namespace, name, event.reason, event.message)
             self.actuator.post_event(body, event)
@@ -81,6 +86,8 @@ class Reconciler:
 
     def release_deleted(self, body: Mapping[str, Any]) -> None:
         """deletionPolicy Retain: the stable keeps serving after the Release is gone."""
+        if self.metrics is not None:
+            self.metrics.forget(body["metadata"]["namespace"], body["metadata"]["name"])
         try:
             spec = ReleaseSpec.model_validate(body.get("spec") or {})
         except Exception:  # an invalid Release never created anything beyond what it owns

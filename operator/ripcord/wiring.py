@@ -50,17 +50,9 @@ def secret_reader(api_client: Any, namespace: str) -> Callable[[str, str], dict[
 
 
 def notifier_for(api_client: Any, config_path: Optional[str]) -> Any:
-    return None
-
-
-def transition_hook() -> Any:
-    return None
-
-
-def start_metrics(port: int) -> None:
-    from prometheus_client import start_http_server
-    start_http_server(port)
-
-
-def start_leader_election(api_client: Any, namespace: str, name: str) -> None:
-    raise SystemExit("leader election is not wired yet")
+    from ripcord.config import load_config
+    from ripcord.notify import WebhookNotifier, kube_token_reader
+    from ripcord.telemetry import default_metrics
+    cfg = load_config(config_path)
+    return WebhookNotifier(allowed=cfg.check_webhook_url, token_reader=kube_token_reader(api_client),
+                           on_result=default_metrics().notification_result).start()

@@ -50,10 +50,11 @@ def _api_client(kubeconfig: Optional[str]) -> Any:
 
 def build_reconciler(api_client: Any, config_path: Optional[str]) -> Any:
     from ripcord.reconcile import Reconciler
-    from ripcord.wiring import analyzer_and_checks, notifier_for, transition_hook
+    from ripcord.telemetry import default_metrics
+    from ripcord.wiring import analyzer_and_checks, notifier_for
     analyzer, check = analyzer_and_checks(api_client, config_path)
     return Reconciler(api_client, analyzer=analyzer, check_prometheus=check,
-                      notifier=notifier_for(api_client, config_path), on_transition=transition_hook())
+                      notifier=notifier_for(api_client, config_path), metrics=default_metrics())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,15 +63,24 @@ def run(args: argparse.Namespace) -> int:
                    log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)
     api_client = _api_client(args.kubeconfig)
     from ripcord import operator as edge
-    from ripcord.wiring import start_leader_election, start_metrics
-    edge.install(build_reconciler(api_client, args.config))
-    if args.metrics_port:
-        start_metrics(args.metrics_port)
-    if args.leader_elect:
-        start_leader_election(api_client, args.lease_namespace, args.lease_name)
+    from ripcord.telemetry import default_metrics, start_metrics_server
+    metrics = default_metrics()
     namespaces = args.namespace or []
-    kopf.run(standalone=True, clusterwide=not namespaces, namespaces=namespaces,
-             liveness_endpoint=args.liveness)
+    edge.install(build_reconciler(api_client, args.config), namespaces=namespaces)
+    if args.metrics_port:
+        start_metrics_server(args.metrics_port, metrics=metrics)
+
+    def operate() -> None:
+        kopf.run(standalone=True, clusterwide=not namespaces, namespaces=namespaces,
+                 liveness_endpoint=args.liveness)
+
+    if not args.leader_elect:
+        metrics.set_leader(True)
+        operate()
+        return 0
+    from ripcord.leader import kubernetes_elector, run_as_leader
+    elector = kubernetes_elector(api_client, namespace=args.lease_namespace, name=args.lease_name)
+    run_as_leader(operate, elector=elector, liveness_url=args.liveness, on_change=metrics.set_leader)
     return 0
 
 
