@@ -153,6 +153,19 @@ def first_served(entry: Obj) -> Optional[dt.datetime]:
     return None
 
 
+_SERVED = re.compile(r"serves ([0-9.]+)%")
+
+
+def max_served(entry: Obj) -> Optional[float]:
+    """The largest canary share the data plane served (WeightServed entries), which can exceed the
+    asked weight: with the replicas provider the share is quantised to whole pods."""
+    shares = [float(m.group(1)) for t in entry.get("timeline") or [] if t.get("event") == "WeightServed"
+              for m in [_SERVED.search(t.get("message") or "")] if m]
+    if any(t.get("event") == "Switched" for t in entry.get("timeline") or []):
+        shares.append(100.0)
+    return max(shares) if shares else None
+
+
 def _rollback_started(entry: Obj) -> Optional[dt.datetime]:
     reason = entry.get("reason") or {}
     if reason.get("at"):
@@ -199,6 +212,14 @@ class _Report:
         self.restored = self.ended if self.outcome in INCIDENT_OUTCOMES else None
         self.previous_stable = self._stable_before()
         self.incident = self.outcome in INCIDENT_OUTCOMES
+        self.asked = int(self.entry.get("weightReached") or 0)
+        self.served_share = max_served(entry)
+
+    def _reach(self) -> str:
+        """``20% of traffic``, or ``33.33% of traffic (20% asked)`` when the data plane served more."""
+        if self.served_share is not None and self.served_share > self.asked + 0.5:
+            return f"{number(self.served_share)}% of traffic ({self.asked}% asked)"
+        return f"{self.asked}% of traffic"
 
     def _stable_before(self) -> str:
         for t in self.entry.get("timeline") or []:
@@ -291,7 +312,7 @@ class _Report:
         if self.served:
             end = self.restored or self.ended or self.now
             lines.append(f"**Canary exposure: {duration(between(self.served, end))}, at up to "
-                         f"{self.entry.get('weightReached', 0)}% of traffic**")
+                         f"{self._reach()}**")
         lines.append(f"**Outcome: {self.outcome}**" + (f" ({self.reason.get('kind')})" if self.reason else ""))
         return "\n".join(lines) + "\n\n---\n"
 
@@ -363,8 +384,8 @@ class _Report:
     def impact(self, impact: Optional[Impact], error: Optional[str], prometheus: Optional[str]) -> str:
         lines = ["## Impact Assessment\n"]
         served_for = between(self.served, self.restored or self.ended or self.now) if self.served else None
-        bound = (f"From the recorded weights alone: the canary took at most {self.entry.get('weightReached', 0)}% of "
-                 f"the release's traffic for {duration(served_for)}.") if served_for is not None else \
+        bound = (f"From the recorded weights alone: the canary took at most {self._reach()} "
+                 f"for {duration(served_for)}.") if served_for is not None else \
             "The canary never served traffic (no step reached a weight above 0%)."
         if impact is None:
             why = (f"Prometheus at {prometheus} could not be read: {error}" if error else
@@ -405,7 +426,8 @@ class _Report:
             items.append(f"**{what}** stopped the rollout at {w}% canary weight"
                          + (f", {duration(between(self.served, self.detected))} after the canary first served "
                             f"traffic" if self.served and self.detected else "")
-                         + f"; the other {100 - int(w or 0)}% of requests stayed on {self.previous_stable}.")
+                         + f"; the other {number(100.0 - (self.served_share or float(w or 0)))}% of requests "
+                           f"stayed on {self.previous_stable}.")
         if self.incident and kind == "PostPromotionWatch":
             items.append(f"**Post-promotion watch**: {self.previous_stable} was kept warm after the switch, and "
                          "traffic went straight back to it on the breach, without waiting for pods to start.")

@@ -131,7 +131,7 @@ def test_without_prometheus_the_report_says_so_and_bounds_by_weight() -> None:
     text = _report(runs.rolled_back_on_metric())
     impact = _section(text, "## Impact Assessment")
     assert "Impact in requests was not measured: no Prometheus was given" in impact
-    assert "the canary took at most 20% of the release's traffic for" in impact
+    assert "the canary took at most 20% of traffic for" in impact
 
 
 def test_measured_impact_is_tabled_with_errors_beyond_the_stables_rate() -> None:
@@ -166,3 +166,12 @@ def test_every_markdown_table_is_well_formed(scenario: Any) -> None:
 def test_report_is_deterministic() -> None:
     run = runs.rolled_back_on_metric()
     assert _report(run) == _report(run)
+
+
+def test_exposure_states_the_share_the_data_plane_served_when_it_exceeds_the_asked_weight() -> None:
+    """Replicas provider, 2 replicas: a 20% step is one canary pod beside two, 33.33% of the traffic."""
+    run = runs.start(analyze=runs.failing_at_step(0), replicas=2)
+    run.until(lambda r: r.status.phase == "RolledBack")
+    text = _report(run)
+    assert "at up to 33.33% of traffic (20% asked)**" in text
+    assert "the other 66.67% of requests stayed on 1.0.0" in text

@@ -146,3 +146,29 @@ def test_watch_needs_a_name() -> None:
     plugin = Plugin(FakeCluster([]), "shop", out, err)
     args = argparse.Namespace(name=None, watch=True, all_namespaces=False)
     assert plugin.get(args) == outcome.EXIT_USAGE
+
+
+def test_global_flags_work_before_and_after_the_command() -> None:
+    p = build_parser()
+    before = p.parse_args(["-n", "shop", "--context", "prod", "get", "web"])
+    after = p.parse_args(["get", "web", "-n", "shop", "--context", "prod"])
+    for args in (before, after):
+        assert (args.namespace, args.context, args.name) == ("shop", "prod", "web")
+    assert p.parse_args(["abort", "web", "--wait", "--timeout", "2m"]).timeout == 120.0
+
+
+def test_kubeconfig_context_namespace_is_the_default(tmp_path: Any) -> None:
+    import yaml
+
+    from ripcord.cli.kube import load
+    cluster = {"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}
+    user = {"name": "u", "user": {"token": "t"}}
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "clusters": [cluster], "users": [user],
+        "contexts": [{"name": "dev", "context": {"cluster": "c", "user": "u", "namespace": "shop"}},
+                     {"name": "ops", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "dev"}))
+    api, ns = load(str(path), None)
+    assert ns == "shop" and api.configuration.host == "https://127.0.0.1:1"
+    assert load(str(path), "ops")[1] == "default"
