@@ -31,6 +31,7 @@ upper confidence bound so that few events give a wide, cautious sigma.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Iterable, Mapping, Sequence
 
@@ -44,10 +45,26 @@ FloatArray = NDArray[np.float64]
 RATIO_MIN, RATIO_MAX = 0.02, 50.0
 
 
+_TABLE_DF = 4096
+
+
+@functools.lru_cache(maxsize=8)
+def _chi2_table(q: float) -> FloatArray:
+    return 2.0 * special.gammaincinv(np.arange(1, _TABLE_DF + 1) / 2.0, q)
+
+
 def chi2_quantile(q: float, df: FloatArray | float) -> FloatArray:
-    """Lower ``q`` quantile of chi-square with ``df`` degrees of freedom (df > 0)."""
+    """Lower ``q`` quantile of chi-square with ``df`` degrees of freedom (df > 0).
+
+    Integer df (the usual case: counts of intervals or pods) come from a cached table.
+    """
     df_arr = np.maximum(np.asarray(df, dtype=np.float64), 1e-9)
-    return 2.0 * special.gammaincinv(df_arr / 2.0, q)
+    di = np.rint(df_arr).astype(np.int64)
+    exact = (np.abs(df_arr - di) < 1e-9) & (di >= 1) & (di <= _TABLE_DF)
+    out = _chi2_table(q)[np.clip(di, 1, _TABLE_DF) - 1]
+    if not np.all(exact):
+        out = np.where(exact, out, 2.0 * special.gammaincinv(df_arr / 2.0, q))
+    return out
 
 
 # --------------------------------------------------------------------------- Qc
@@ -139,17 +156,27 @@ def stable_dispersion(requests: Sequence[float], bad: Sequence[float]) -> tuple[
 
     Moment estimates; a trend in the rate inflates them, which errs on the safe side.
     """
+    phi, excess = stable_dispersion_rows(np.asarray(requests, dtype=np.float64)[None, :],
+                                         np.asarray(bad, dtype=np.float64)[None, :])
+    return float(phi[0]), float(excess[0])
+
+
+def stable_dispersion_rows(requests: FloatArray, bad: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Row-wise :func:`stable_dispersion` for (R, K) arrays: phi >= 1 and the excess per
+    event 2 (phi - 1) / mean bad per interval; (1, 0) where there is too little data."""
     n = np.asarray(requests, dtype=np.float64)
     e = np.asarray(bad, dtype=np.float64)
     keep = n > 0
-    n, e = n[keep], e[keep]
-    if n.size < 3 or e.sum() <= 0:
-        return 1.0, 0.0
-    mu = n * (e.sum() / n.sum())
-    phi = float(np.sum((e - mu) ** 2 / mu) / (n.size - 1))
-    phi = max(phi, 1.0)
-    excess = 2.0 * (phi - 1.0) / float(mu.mean())
-    return phi, excess
+    k = keep.sum(axis=1)
+    e_tot = np.where(keep, e, 0.0).sum(axis=1)
+    rate = e_tot / np.maximum(np.where(keep, n, 0.0).sum(axis=1), 1e-300)
+    mu = np.where(keep, n * rate[:, None], 0.0)
+    x2 = np.where(keep & (mu > 0), (e - mu) ** 2 / np.maximum(mu, 1e-300), 0.0).sum(axis=1)
+    phi = np.maximum(x2 / np.maximum(k - 1.0, 1.0), 1.0)
+    mean_mu = mu.sum(axis=1) / np.maximum(k, 1)
+    excess = 2.0 * (phi - 1.0) / np.maximum(mean_mu, 1e-300)
+    valid = (k >= 3) & (e_tot > 0)
+    return np.where(valid, phi, 1.0), np.where(valid, excess, 0.0)
 
 
 def warm_start_from_history(stable_intervals: Iterable[tuple[float, float]],

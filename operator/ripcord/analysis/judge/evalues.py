@@ -39,7 +39,8 @@ GRID_SIZE = 116
 THETA: FloatArray = THETA0 + DTHETA * np.arange(GRID_SIZE)
 
 #: Gauss-Hermite nodes and weights (physicists' convention) for the random effect.
-_GH_X, _GH_W = np.polynomial.hermite.hermgauss(7)
+_GH_X, _GH_W = np.polynomial.hermite.hermgauss(5)
+_NEWTON_STEPS = 2
 _GH_LOGW = np.log(_GH_W) + _GH_X**2
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -53,17 +54,20 @@ def informative(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: FloatArr
     return (n_c > 0) & (n_s > 0) & ((e_c + e_s) > 0)
 
 
+_EXP_THETA = np.exp(THETA)
+
+
 def interval_loglik(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: FloatArray) -> FloatArray:
     """Conditional binomial log-likelihood of one interval on the theta grid, shape (R, G).
 
     Rows that are not informative are zero (they carry no evidence either way).
+    ``softplus(theta + alpha) = log1p(e^theta n_c / n_s)``.
     """
     ok = informative(n_c, e_c, n_s, e_s)
-    alpha = np.log(np.where(ok, n_c, 1.0) / np.where(ok, n_s, 1.0))
+    a = np.where(ok, n_c, 1.0) / np.where(ok, n_s, 1.0)
     total = np.where(ok, e_c + e_s, 0.0)
-    x = THETA[None, :] + alpha[:, None]
-    ll = np.where(ok, e_c, 0.0)[:, None] * THETA[None, :] - total[:, None] * np.logaddexp(0.0, x)
-    return ll
+    return (np.where(ok, e_c, 0.0)[:, None] * THETA[None, :]
+            - total[:, None] * np.log1p(a[:, None] * _EXP_THETA[None, :]))
 
 
 def normalise(lam: FloatArray) -> FloatArray:
@@ -72,44 +76,99 @@ def normalise(lam: FloatArray) -> FloatArray:
     return lam - lam.max(axis=1, keepdims=True)
 
 
-def interp(lam: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Value, first and second derivative of the gridded log-likelihood at ``x``.
+class Interpolant:
+    """Piecewise cubic through the gridded log-likelihood of every row.
 
-    ``lam`` is (R, G); ``x`` is (R, ...) with any trailing shape. 4-point Lagrange
-    interpolation inside the grid; outside it, linear extrapolation from the edge (the
-    function is concave, and the prior puts negligible mass that far out).
+    On the cell [theta_i, theta_i+1] it is the Lagrange cubic through the grid points
+    i-1 .. i+2, kept as polynomial coefficients so one evaluation is one gather and a
+    Horner step. Outside the grid it continues linearly from the edge (the function is
+    concave, and the prior puts negligible mass that far out).
     """
-    r = lam.shape[0]
-    shape = x.shape
-    xf = x.reshape(r, -1)
-    u = (xf - THETA0) / DTHETA
+
+    def __init__(self, lam: FloatArray) -> None:
+        self.lam = lam
+        p0, p1, p2, p3 = lam[:, :-3], lam[:, 1:-2], lam[:, 2:-1], lam[:, 3:]
+        coef = np.empty(lam.shape[:1] + (GRID_SIZE - 3, 4))
+        coef[..., 0] = p1
+        coef[..., 1] = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
+        coef[..., 2] = (p0 + p2) / 2.0 - p1
+        coef[..., 3] = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
+        self.coef = coef.reshape(-1, 4)
+        self.cells = GRID_SIZE - 3
+        self.slope_lo = (lam[:, 1] - lam[:, 0]) / DTHETA
+        self.slope_hi = (lam[:, -1] - lam[:, -2]) / DTHETA
+
+    def __call__(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Value, first and second derivative at ``x`` of shape (R, ...)."""
+        r = self.lam.shape[0]
+        shape = x.shape
+        xf = x.reshape(r, -1)
+        u = (xf - THETA0) / DTHETA
+        i = np.clip(np.floor(u).astype(np.int64), 1, GRID_SIZE - 3)
+        t = u - i
+        c = self.coef[(np.arange(r)[:, None] * self.cells + (i - 1))]
+        c0, c1, c2, c3 = c[..., 0], c[..., 1], c[..., 2], c[..., 3]
+        val = c0 + t * (c1 + t * (c2 + t * c3))
+        d1 = (c1 + t * (2.0 * c2 + 3.0 * t * c3)) / DTHETA
+        d2 = (2.0 * c2 + 6.0 * t * c3) / DTHETA**2
+        lo = u < 0.0
+        hi = u > GRID_SIZE - 1
+        if lo.any() or hi.any():
+            s_lo, s_hi = self.slope_lo[:, None], self.slope_hi[:, None]
+            v_lo = self.lam[:, :1] + s_lo * (xf - THETA[0])
+            v_hi = self.lam[:, -1:] + s_hi * (xf - THETA[-1])
+            val = np.where(lo, v_lo, np.where(hi, v_hi, val))
+            d1 = np.where(lo, s_lo, np.where(hi, s_hi, d1))
+            d2 = np.where(lo | hi, 0.0, d2)
+        return val.reshape(shape), d1.reshape(shape), d2.reshape(shape)
+
+
+def value_at(lam: FloatArray, x: float) -> tuple[FloatArray, FloatArray]:
+    """The interpolant's value and slope at one point for every row (no set-up cost)."""
+    u = (x - THETA0) / DTHETA
+    if not 0.0 <= u <= GRID_SIZE - 1:
+        v, d1, _ = interp(lam, np.full((lam.shape[0], 1), x))
+        return v[:, 0], d1[:, 0]
+    i = int(min(max(math.floor(u), 1), GRID_SIZE - 3))
+    t = u - i
+    p0, p1, p2, p3 = lam[:, i - 1], lam[:, i], lam[:, i + 1], lam[:, i + 2]
+    c1 = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
+    c2 = (p0 + p2) / 2.0 - p1
+    c3 = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
+    return p1 + t * (c1 + t * (c2 + t * c3)), (c1 + t * (2.0 * c2 + 3.0 * t * c3)) / DTHETA
+
+
+def values(lam: FloatArray, x: FloatArray) -> FloatArray:
+    """The interpolant's values at a few points per row, x of shape (R, K) (no set-up
+    cost; the same cubic as :class:`Interpolant`, linear outside the grid)."""
+    u = (x - THETA0) / DTHETA
     i = np.clip(np.floor(u).astype(np.int64), 1, GRID_SIZE - 3)
     t = u - i
     p0 = np.take_along_axis(lam, i - 1, axis=1)
     p1 = np.take_along_axis(lam, i, axis=1)
     p2 = np.take_along_axis(lam, i + 1, axis=1)
     p3 = np.take_along_axis(lam, i + 2, axis=1)
-    # Lagrange basis on nodes -1, 0, 1, 2.
-    tm1, tp1, tm2 = t - 1.0, t + 1.0, t - 2.0
-    val = (-p0 * t * tm1 * tm2 / 6.0 + p1 * tp1 * tm1 * tm2 / 2.0
-           - p2 * tp1 * t * tm2 / 2.0 + p3 * tp1 * t * tm1 / 6.0)
-    # derivatives of the basis polynomials
-    d1 = (-p0 * (3 * t * t - 6 * t + 2) / 6.0 + p1 * (3 * t * t - 4 * t - 1) / 2.0
-          - p2 * (3 * t * t - 2 * t - 2) / 2.0 + p3 * (3 * t * t - 1) / 6.0) / DTHETA
-    d2 = (-p0 * (6 * t - 6) / 6.0 + p1 * (6 * t - 4) / 2.0
-          - p2 * (6 * t - 2) / 2.0 + p3 * (6 * t) / 6.0) / DTHETA**2
-    # linear extrapolation outside the grid
-    lo = u < 0.0
-    hi = u > GRID_SIZE - 1
+    c1 = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
+    c2 = (p0 + p2) / 2.0 - p1
+    c3 = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
+    val = p1 + t * (c1 + t * (c2 + t * c3))
+    lo, hi = u < 0.0, u > GRID_SIZE - 1
     if lo.any() or hi.any():
-        s_lo = (lam[:, 1] - lam[:, 0])[:, None] / DTHETA
-        s_hi = (lam[:, -1] - lam[:, -2])[:, None] / DTHETA
-        v_lo = lam[:, :1] + s_lo * (xf - THETA[0])
-        v_hi = lam[:, -1:] + s_hi * (xf - THETA[-1])
+        v_lo = lam[:, :1] + (lam[:, 1:2] - lam[:, :1]) / DTHETA * (x - THETA[0])
+        v_hi = lam[:, -1:] + (lam[:, -1:] - lam[:, -2:-1]) / DTHETA * (x - THETA[-1])
         val = np.where(lo, v_lo, np.where(hi, v_hi, val))
-        d1 = np.where(lo, s_lo, np.where(hi, s_hi, d1))
-        d2 = np.where(lo | hi, 0.0, d2)
-    return val.reshape(shape), d1.reshape(shape), d2.reshape(shape)
+    return val
+
+
+def peak(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Location and curvature (>= 0) of each row's maximum (parabola through the best
+    grid point and its neighbours)."""
+    return _peak(lam)
+
+
+def interp(lam: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Value, first and second derivative of the gridded log-likelihood at ``x``."""
+    return Interpolant(lam)(x)
 
 
 def _peak(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -128,31 +187,32 @@ def log_marginal(lam: FloatArray, t: FloatArray, sigma: FloatArray) -> FloatArra
     """log of integral exp(lam(theta)) N(theta; t_j, sigma^2) dtheta, shape (R, J).
 
     ``t`` is (J,) log ratios, ``sigma`` is (R,). With sigma ~ 0 this is lam(t_j).
-    Adaptive Gauss-Hermite: Newton steps to the mode of the concave integrand, then 7
+    Adaptive Gauss-Hermite: Newton steps to the mode of the concave integrand, then
     nodes scaled by its curvature.
     """
+    f = Interpolant(lam)
     r = lam.shape[0]
     t2 = np.broadcast_to(t[None, :], (r, t.shape[0]))
     s = np.maximum(sigma, SIGMA_EPS)[:, None]
     prec = 1.0 / s**2
     theta_hat, curv = _peak(lam)
     m = (curv[:, None] * theta_hat[:, None] + prec * t2) / (curv[:, None] + prec)
-    for _ in range(4):
-        _, d1, d2 = interp(lam, m)
-        g1 = d1 - (m - t2) * prec
+    for _ in range(_NEWTON_STEPS):
+        _, d1, d2 = f(m)
         g2 = np.minimum(d2, 0.0) - prec
-        m = m + np.clip(-g1 / g2, -0.5, 0.5)
-    _, _, d2 = interp(lam, m)
-    tau = 1.0 / np.sqrt(prec - np.minimum(d2, 0.0))
+        m = m + np.clip(-(d1 - (m - t2) * prec) / g2, -0.5, 0.5)
+    tau = 1.0 / np.sqrt(-g2)
     nodes = m[..., None] + _SQRT2 * tau[..., None] * _GH_X
-    vals, _, _ = interp(lam, nodes)
-    vals = vals - 0.5 * ((nodes - t2[..., None]) ** 2) * prec[..., None]
-    z = _GH_LOGW + vals
+    vals, _, _ = f(nodes)
+    z = _GH_LOGW + vals - 0.5 * ((nodes - t2[..., None]) ** 2) * prec[..., None]
     zmax = z.max(axis=-1, keepdims=True)
     log_int = (zmax[..., 0] + np.log(np.exp(z - zmax).sum(axis=-1))
                + np.log(_SQRT2 * tau) - _LOG_SQRT_2PI - np.log(s))
-    plain, _, _ = interp(lam, t2)
-    return np.where(sigma[:, None] < SIGMA_EPS, plain, log_int)
+    tiny = sigma < SIGMA_EPS
+    if tiny.any():
+        plain, _, _ = f(t2)
+        log_int = np.where(tiny[:, None], plain, log_int)
+    return log_int
 
 
 def floor_loglik(n_c: FloatArray, e_c: FloatArray, p_max: float) -> FloatArray:

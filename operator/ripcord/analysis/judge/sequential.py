@@ -46,7 +46,6 @@ class SequentialJudge:
     def update(self, state: Mapping[str, Any] | None, evidence: Sequence[StepEvidence]) -> Judgement:
         s = self.settings
         metrics = _load(state)
-        tripped: dict[str, str] = {}
         for item in evidence:
             if s.metrics is not None and item.metric not in s.metrics:
                 continue
@@ -61,12 +60,11 @@ class SequentialJudge:
             _add_pods(entry["pods"]["canary"], item.canary, s.max_pods)
             _add_pods(entry["pods"]["stable"], item.stable, s.max_pods)
             reason = _breaker(ms, item.canary.requests, item.canary.bad, s.circuit_breaker_min_requests)
-            if reason and item.metric not in tripped:
-                tripped[item.metric] = f"{reason} in the interval of step {item.step}"
+            if reason and not entry.get("tripped"):
+                entry["tripped"] = f"{reason} in an interval of step {item.step}"
 
         m_total = len(s.metrics) if s.metrics is not None else max(len(metrics), 1)
-        judged = [self._judge_metric(name, entry, m_total, tripped.get(name))
-                  for name, entry in metrics.items()]
+        judged = [self._judge_metric(name, entry, m_total) for name, entry in metrics.items()]
         verdict = _combine(judged, s, metrics)
         new_state = {
             "version": STATE_VERSION,
@@ -74,8 +72,7 @@ class SequentialJudge:
         }
         return Judgement(verdict=verdict, metrics=judged, state=new_state)
 
-    def _judge_metric(self, name: str, entry: dict[str, Any], m_total: int,
-                      tripped: str | None) -> MetricJudgement:
+    def _judge_metric(self, name: str, entry: dict[str, Any], m_total: int) -> MetricJudgement:
         s = self.settings
         ms = s.for_metric(name)
         st: core.MetricArrays = entry["arrays"]
@@ -89,8 +86,9 @@ class SequentialJudge:
         fail_at = math.log(m_total / s.alpha)
         pass_at = math.log(m_total / s.beta)
         n_c, e_c, n_s, e_s = (float(st.n_c[0]), float(st.e_c[0]), float(st.n_s[0]), float(st.e_s[0]))
-        if not tripped:
-            tripped = _breaker(ms, n_c, e_c, s.circuit_breaker_min_requests)
+        tripped = entry.get("tripped") or _breaker(ms, n_c, e_c, s.circuit_breaker_min_requests)
+        if tripped:
+            entry["tripped"] = tripped  # a tripped breaker stays tripped
         floor_ok = ms.p_max is None or floor >= pass_at
         if tripped:
             verdict, msg = Verdict.FAIL, f"circuit breaker: {tripped}"
@@ -142,12 +140,9 @@ class SequentialJudge:
 
 
 def _breaker(ms: MetricSettings, requests: float, bad: float, min_requests: float) -> str | None:
-    if ms.circuit_breaker is None or requests < min_requests or requests <= 0:
+    if not core.breaker(ms, np.array([float(requests)]), np.array([float(bad)]), min_requests)[0]:
         return None
-    share = bad / requests
-    if share > ms.circuit_breaker:
-        return f"canary bad share {share:.1%} > {ms.circuit_breaker:.0%} over {requests:g} requests"
-    return None
+    return f"canary bad share {bad / requests:.1%} > {ms.circuit_breaker:.0%} over {requests:g} requests"
 
 
 def _combine(judged: Sequence[MetricJudgement], s: SequentialSettings,
@@ -179,6 +174,7 @@ def _load(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
             "arrays": core.MetricArrays.from_json(data),
             "pods": {side: OrderedDict((k, [float(v[0]), float(v[1])]) for k, v in pods.get(side, {}).items())
                      for side in ("canary", "stable")},
+            "tripped": data.get("tripped"),
         }
     return out
 
@@ -187,6 +183,8 @@ def _dump_metric(entry: Mapping[str, Any]) -> dict[str, Any]:
     out = entry["arrays"].to_json()
     out["pods"] = {side: {k: [v[0], v[1]] for k, v in entry["pods"][side].items()}
                    for side in ("canary", "stable")}
+    if entry.get("tripped"):
+        out["tripped"] = entry["tripped"]
     return out
 
 
