@@ -5,8 +5,8 @@ PROVIDER ?= gateway-api
 
 .PHONY: demo demo-ci
 
-demo: ## replay the incident (about 4 minutes), print the timeline and figures, write a chart under out/
+demo: setup ## replay the incident (about 4 minutes), print the timeline and figures, write a chart under out/
 	$(PYTHON) -m demo --provider $(PROVIDER)
 
-demo-ci: ## the shortened demo (about 2 minutes); exits non-zero unless 2.0.0 is rolled back and 2.0.1 promoted
+demo-ci: setup ## the shortened demo (about 2 minutes); exits non-zero unless 2.0.0 is rolled back and 2.0.1 promoted
 	$(PYTHON) -m demo --ci --provider $(PROVIDER)
