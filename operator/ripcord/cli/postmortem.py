@@ -19,8 +19,8 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from ripcord.cli.impact import Impact, SourceImpact
-from ripcord.cli.render import (Obj, between, clock, dig, duration, metric_kind, metric_value, number, parse_time,
-                                percent, spec_weights, stamp)
+from ripcord.cli.render import (Obj, between, bound_text, clock, dig, duration, metric_kind, metric_value, number,
+                                parse_time, percent, spec_weights, stamp)
 
 INCIDENT_OUTCOMES = ("RolledBack", "Aborted", "Failed")
 
@@ -286,7 +286,7 @@ class _Report:
             mk = metric_kind(self.release, metric)
             when = " during the post-promotion watch" if kind == "PostPromotionWatch" else ""
             return (f"the analysis found `{metric}` = {metric_value(self.reason['value'], mk)} against the bound "
-                    f"`{self.reason.get('bound') or '?'}`{at_w}{when}")
+                    f"`{bound_text(self.reason.get('bound'), mk)}`{at_w}{when}")
         if kind == "PodHealth" or (kind == "PostPromotionWatch" and metric):
             return f"the pod-health gate `{metric or '?'}` tripped{at_w} ({self.reason.get('message', '')})"
         if kind == "MetricsUnavailable":
@@ -330,7 +330,7 @@ class _Report:
             value += f" (stable {metric_value(stable_value, mk)})"
         lines = [f"## {title}\n", "| Signal | Metric | Value | Bound | Weight | Time (UTC) |",
                  "|---|---|---|---|---|---|",
-                 f"| {kind} | {metric or '-'} | {value} | {_escape(self.reason.get('bound') or '-')} | "
+                 f"| {kind} | {metric or '-'} | {value} | {_escape(bound_text(self.reason.get('bound'), mk))} | "
                  f"{percent(self.reason.get('weight'))} | {clock(parse_time(self.reason.get('at')))} |", "",
                  f"Recorded reason: {_escape(self.reason.get('message') or '-')}"]
         an = self._analysis_for_this_rollout()
@@ -341,7 +341,7 @@ class _Report:
             for m in an.get("metrics") or []:
                 k = metric_kind(self.release, m.get("name"))
                 lines.append(f"| {m.get('name')} | {m.get('verdict')} | {metric_value(m.get('value'), k)} | "
-                             f"{metric_value(m.get('stableValue'), k)} | {_escape(m.get('bound') or '-')} | "
+                             f"{metric_value(m.get('stableValue'), k)} | {_escape(bound_text(m.get('bound'), k))} | "
                              f"{_escape(m.get('message') or '')} |")
         return "\n".join(lines) + "\n"
 

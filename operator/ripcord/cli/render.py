@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 Obj = Mapping[str, Any]
@@ -121,6 +122,20 @@ def metric_value(v: Optional[float], kind: Optional[str]) -> str:
     if kind == "latency":
         return f"{number(v * 1000.0)} ms" if v < 1 else f"{number(v)} s"
     return number(v)
+
+
+_ABSOLUTE_BOUND = re.compile(r"^(<=|<|>=|>)\s*([0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)$")
+
+
+def bound_text(bound: Optional[str], kind: Optional[str]) -> str:
+    """An absolute bound in the value's unit (``<= 0.05`` -> ``<= 5%`` for an error rate); a
+    relative or statistical bound (``ratio <= 1.1 (alpha 0.01)``) is shown as the judge wrote it."""
+    if not bound:
+        return "-"
+    m = _ABSOLUTE_BOUND.match(bound.strip())
+    if m is None or kind not in ("error-rate", "latency"):
+        return bound
+    return f"{m.group(1)} {metric_value(float(m.group(2)), kind)}"
 
 
 def metric_kind(release: Obj, name: Optional[str]) -> Optional[str]:
@@ -237,7 +252,7 @@ def analysis_rows(release: Obj) -> list[list[str]]:
     for m in dig(release, "status", "analysis", "metrics", default=[]):
         kind = metric_kind(release, m.get("name"))
         rows.append([m.get("name", "?"), m.get("verdict", "?"), metric_value(m.get("value"), kind),
-                     metric_value(m.get("stableValue"), kind), m.get("bound") or "-", m.get("message") or ""])
+                     metric_value(m.get("stableValue"), kind), bound_text(m.get("bound"), kind), m.get("message") or ""])
     return rows
 
 
@@ -326,7 +341,7 @@ def reason_text(reason: Optional[Obj], release: Obj) -> str:
     if reason.get("metric") and reason.get("value") is not None:
         mk = metric_kind(release, reason.get("metric"))
         return (f"{kind}: {reason['metric']} = {metric_value(reason['value'], mk)}"
-                + (f" breached {reason['bound']}" if reason.get("bound") else "")
+                + (f" breached {bound_text(reason['bound'], mk)}" if reason.get("bound") else "")
                 + (f" at {reason['weight']}%" if reason.get("weight") is not None else ""))
     return f"{kind}: {reason.get('message', '')}"
 

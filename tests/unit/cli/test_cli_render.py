@@ -126,3 +126,11 @@ def test_metric_values_in_natural_units() -> None:
     assert render.metric_value(1.5, "latency") == "1.5 s"
     assert render.metric_value(12.0, "custom") == "12"
     assert render.metric_value(None, "latency") == "-"
+
+
+def test_absolute_bounds_are_shown_in_the_values_unit() -> None:
+    assert render.bound_text("<= 0.05", "error-rate") == "<= 5%"
+    assert render.bound_text("<= 0.5", "latency") == "<= 500 ms"
+    assert render.bound_text("ratio <= 1.1 (alpha 0.01)", "error-rate") == "ratio <= 1.1 (alpha 0.01)"
+    assert render.bound_text("<= 3", "custom") == "<= 3"
+    assert render.bound_text(None, "latency") == "-"
