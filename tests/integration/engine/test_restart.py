@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.support import OperatorProcess, Releases, release_manifest, wait_for
 
-POINTS = [f"status:{n}" for n in range(1, 7)] + [f"action:{n}" for n in range(1, 6)]
+POINTS = [f"status:{n}" for n in range(1, 7)] + [f"action:{n}" for n in range(1, 5)]
 
 
 @pytest.mark.integration
