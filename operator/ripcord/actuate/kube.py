@@ -86,15 +86,24 @@ class Actuator:
         current = {s.slot: self._deployment(ns, deployment_name(name, s.slot)) for s in plan.slots}
         growing = [s for s in plan.slots if s.replicas >= _replicas(current[s.slot])]
         shrinking = [s for s in plan.slots if s.replicas < _replicas(current[s.slot])]
+        # Draining (weight 0: rollback, supersede) moves traffic before any pod is replaced.
+        draining = plan.traffic is not None and plan.traffic.weight == 0
+        if draining:
+            self._traffic(ns, name, spec, plan, owner)
         for intent in growing:
             self.ensure_deployment(ns, name, spec, intent, owner, current[intent.slot])
-        if plan.traffic is not None:
-            for obj in provider_for(spec.traffic.provider).objects(name, ns, spec, plan.traffic):
-                self.ensure_object(obj, owner)
+        if not draining:
+            self._traffic(ns, name, spec, plan, owner)
         for intent in shrinking:
             self.ensure_deployment(ns, name, spec, intent, owner, current[intent.slot])
         if plan.adopt_scale_down:
             self.scale(ns, plan.adopt_scale_down, 0)
+
+    def _traffic(self, ns: str, name: str, spec: ReleaseSpec, plan: Plan, owner: Mapping[str, Any]) -> None:
+        if plan.traffic is None:
+            return
+        for obj in provider_for(spec.traffic.provider).objects(name, ns, spec, plan.traffic):
+            self.ensure_object(obj, owner)
 
     def _deployment(self, ns: str, name: str) -> Optional[dict[str, Any]]:
         try:

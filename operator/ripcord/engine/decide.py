@@ -615,6 +615,27 @@ def _summarise(ctx: _Ctx, spec: ReleaseSpec) -> None:
     else:
         set_condition(st.conditions, "NoVerdict", "False", "NotHeld", "", now, gen)
     _weight_condition(ctx, spec)
+    _served_condition(ctx, spec)
+
+
+def _served_condition(ctx: _Ctx, spec: ReleaseSpec) -> None:
+    """Warn when the data plane does not serve the asked weight in time (e.g. a route never accepted)."""
+    st, obs = ctx.st, ctx.obs
+    ro = st.rollout
+    late = (ro is not None and ro.state == "Progressing" and ro.weight > 0 and ro.settled_at is None
+            and (ctx.now - parse_iso(ro.step_started_at)).total_seconds()
+            > parse_duration(spec.analysis.pod_health.ready_deadline))
+    if late:
+        assert ro is not None
+        msg = (f"the data plane has not served {ro.weight}% since {ro.step_started_at} (it serves "
+               f"{_fmt(obs.effective_weight)}%); check the {spec.traffic.provider} provider"
+               + (" (is the HTTPRoute accepted by the Gateway?)" if spec.traffic.provider == "gateway-api" else ""))
+        was = next((c for c in obs.status.conditions if c.type == "TrafficNotServed"), None)
+        if was is None or was.status != "True":
+            ctx.event("TrafficNotServed", msg, warning=True)
+        set_condition(st.conditions, "TrafficNotServed", "True", "WeightNotServed", msg, ctx.now, obs.generation)
+    else:
+        set_condition(st.conditions, "TrafficNotServed", "False", "WeightServed", "", ctx.now, obs.generation)
 
 
 def _weight_condition(ctx: _Ctx, spec: ReleaseSpec) -> None:

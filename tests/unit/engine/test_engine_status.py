@@ -8,7 +8,7 @@ import pytest
 from ripcord.api.models import ReleaseStatus
 from ripcord.engine.decide import HISTORY_LIMIT, TIMELINE_LIMIT
 from ripcord.engine.observed import HealthBreach
-from tests.unit.engine.sim import World, inconclusive, installed, passing, spec, start_rollout, template
+from tests.unit.engine.sim import World, gateway_spec, inconclusive, installed, passing, spec, start_rollout, template
 
 # phase -> (Ready, Reconciling, Stalled), as kstatus reads them (reference/ecosystem.md §1):
 # Reconciling=True -> InProgress, Stalled=True -> Failed, Ready=True -> Current.
@@ -172,3 +172,18 @@ def test_a_template_back_to_stable_with_stalled_template_elsewhere_is_stable() -
     w.edit(version="1.0.0", template=template("1.0.0"))
     w.tick()
     assert w.status.phase == "Stable"
+
+
+def test_a_weight_the_data_plane_never_serves_is_reported_once() -> None:
+    w = installed(gateway_spec(analysis={"podHealth": {"readyDeadline": "30s"}}), analysis=passing)
+    w.frozen_traffic = True  # e.g. an HTTPRoute the Gateway never accepts
+    start_rollout(w)
+    w.run_until(lambda w: w.ro is not None and w.ro.weight > 0, 30)
+    w.run_for(20)
+    assert w.condition("TrafficNotServed").status == "False"
+    w.run_for(20)
+    cond = w.condition("TrafficNotServed")
+    assert cond.status == "True" and "HTTPRoute accepted" in cond.message
+    w.run_for(30)
+    assert w.events().count("TrafficNotServed") == 1
+    assert w.state == "Progressing" and w.ro.settled_at is None
