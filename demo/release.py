@@ -52,16 +52,19 @@ def entry_for(status: dict[str, Any], version: str, since: float) -> Optional[di
 
 
 def describe(status: dict[str, Any]) -> str:
-    """One line: phase, canary weight asked and served, the analysis verdict."""
+    """One line: phase and versions, canary weight asked and served, the analysis verdict."""
     if not status.get("phase"):
         return "no status yet (the operator has not reconciled it)"
-    parts = [status["phase"]]
+    stable = (status.get("stable") or {}).get("version", "?")
     ro = status.get("rollout") or {}
-    if ro:
-        eff = ro.get("effectiveWeight")
-        parts.append(f"canary {ro.get('weight', 0)}%" + (f" (serving {eff:g}%)" if eff is not None else ""))
+    if not ro:
+        return f"{status['phase']} on {stable}"
+    canary = (status.get("canary") or {}).get("version", "?")
+    eff = ro.get("effectiveWeight")
+    parts = [f"{status['phase']} {stable} -> {canary}",
+             f"canary {ro.get('weight', 0)}%" + (f" (serving {eff:g}%)" if eff is not None else "")]
     an = status.get("analysis") or {}
-    if ro and an.get("verdict"):
+    if an.get("verdict"):
         worst = next((m for m in an.get("metrics") or [] if m.get("verdict") != "Pass"), None)
         parts.append(f"analysis {an['verdict']}" + (f" ({worst['name']}: {worst['verdict']})" if worst else ""))
     return ", ".join(parts)
@@ -87,7 +90,7 @@ class Outcome:
         return True
 
     def describe(self) -> str:
-        return f"{self.version} " + describe(self.status) if self.status else "waiting for the operator"
+        return describe(self.status) if self.status else "waiting for the operator"
 
 
 class Phase:

@@ -31,7 +31,7 @@ from .baseline import HEALTH_RPS, Baseline, UndoAfterHealthFails
 from .cluster import Loads, Operator, install, reset_namespace
 from .console import Console, DemoError, wait, wait_all
 from .figures import window_length
-from .timeline import parse_time
+from .timeline import parse_time, rollback_text
 
 STABLE, FAULTY, FIXED = "1.0.0", "2.0.0", "2.0.1"
 PATHS = ["/api/status", "/health"]
@@ -206,7 +206,7 @@ def _scenario(s: Settings, console: Console, sb: Sandbox, api: client.ApiClient,
         if name == "ripcord" and faulty.entry is not None:
             reason = faulty.entry.get("reason") or {}
             at = parse_time(reason["at"]) if reason.get("at") else time.time()
-            console.say(f"   +{at - r_at:5.1f} s  Ripcord rolls {FAULTY} back on its own: {reason.get('message', '?')}")
+            console.say(f"   +{at - r_at:5.1f} s  {rollback_text(FAULTY, reason)}")
         elif name == "baseline" and base.undo_at is not None:
             console.say(f"   +{base.undo_at - b_at:5.1f} s  baseline: `kubectl rollout undo` "
                         f"(health check failing since +{(base.health_failed_at or b_at) - b_at:.0f} s)")

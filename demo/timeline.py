@@ -59,11 +59,7 @@ def _event_text(entry: Mapping[str, Any], item: Mapping[str, Any]) -> str:
     if event == "Started":
         return f"Version {version} released through Ripcord ({message.split(': ', 1)[-1]})"
     if event in ("RollingBack", "Aborting"):
-        reason = entry.get("reason") or {}
-        if reason.get("metric") is not None and reason.get("value") is not None:
-            return (f"Ripcord rolls {version} back on its own: {reason['metric']} = {reason['value']:.3g} "
-                    f"breached {reason.get('bound', '?')} at canary weight {reason.get('weight', '?')}%")
-        return f"Ripcord rolls {version} back: {message}"
+        return rollback_text(version, entry.get("reason") or {"message": message})
     if event == "RolledBack":
         return f"Version {version} rolled back: no traffic on it any more"
     if event == "Promoted":
@@ -71,6 +67,14 @@ def _event_text(entry: Mapping[str, Any], item: Mapping[str, Any]) -> str:
     if message:
         return message[:1].upper() + message[1:]
     return event
+
+
+def rollback_text(version: str, reason: Mapping[str, Any]) -> str:
+    """Why Ripcord rolled ``version`` back, from the recorded reason (metric, value, bound, weight)."""
+    if reason.get("metric") is not None and reason.get("value") is not None:
+        return (f"Ripcord rolls {version} back on its own: {reason['metric']} = {reason['value']:.3g} "
+                f"breached {reason.get('bound', '?')} at canary weight {reason.get('weight', '?')}%")
+    return f"Ripcord rolls {version} back: {reason.get('message', '?')}"
 
 
 def history_moments(history: Iterable[Mapping[str, Any]], versions: Optional[Sequence[str]] = None) -> list[Moment]:
