@@ -13,6 +13,9 @@ failure they need:
 ``SLOW_START_S``     ``/ready`` fails for that many seconds after start
 ``READY_FAIL=1``     ``/ready`` always fails
 ``SEED``             seed of the random draws, for reproducible runs
+``SEED_SALT``        mixed into ``SEED`` (e.g. the pod's name, from the Downward API), so
+                     the replicas of one Deployment draw independent sequences instead of
+                     the same one (which would fail together, like a single pod)
 ==================== ==========================================================
 
 ``/ready`` is the readiness endpoint and deliberately shares nothing with ``/health``:
@@ -77,6 +80,7 @@ class Knobs:
     slow_start_s: float = 0.0
     ready_fail: bool = False
     seed: int | None = None
+    seed_salt: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Knobs":
@@ -90,6 +94,7 @@ class Knobs:
             slow_start_s=_env_float(env, "SLOW_START_S"),
             ready_fail=env.get("READY_FAIL", "").strip().lower() in ("1", "true", "yes"),
             seed=int(seed) if seed else None,
+            seed_salt=env.get("SEED_SALT", "").strip(),
         )
         for name in ("error_rate", "hang_rate"):
             if not 0.0 <= getattr(knobs, name) <= 1.0:
@@ -116,7 +121,8 @@ class App:
         self.knobs = knobs
         self.clock = clock
         self.started = clock()
-        self.rng = random.Random(knobs.seed)
+        self.rng = random.Random(knobs.seed if knobs.seed is None or not knobs.seed_salt
+                                 else f"{knobs.seed}/{knobs.seed_salt}")
         self._rng_lock = threading.Lock()
         self.registry = CollectorRegistry()
         self.requests = Counter(

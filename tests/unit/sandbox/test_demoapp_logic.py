@@ -57,6 +57,17 @@ def test_error_rate_is_seeded_and_close_to_the_knob() -> None:
     assert 0.17 < share < 0.23
 
 
+def test_a_seed_salt_gives_each_replica_its_own_sequence() -> None:
+    def seq(**knobs) -> list[int]:
+        a = app(error_rate=0.2, **knobs)
+        return [a.answer("/api/status").code for _ in range(500)]
+
+    assert seq(seed=7, seed_salt="web-a-1") == seq(seed=7, seed_salt="web-a-1")  # still reproducible
+    assert seq(seed=7, seed_salt="web-a-1") != seq(seed=7, seed_salt="web-a-2")
+    assert seq(seed=7, seed_salt="") == seq(seed=7)
+    assert Knobs.from_env({"SEED": "7", "SEED_SALT": " web-a-1 "}).seed_salt == "web-a-1"
+
+
 def test_hang_and_latency_knobs() -> None:
     hung = [app(hang_rate=1.0).answer("/health").hang for _ in range(3)]
     assert all(hung)
