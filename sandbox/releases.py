@@ -154,7 +154,7 @@ class Releases:
 class OperatorProcess:
     """`ripcord run` as its own process, under the operator's identity (the shipped RBAC)."""
 
-    def __init__(self, kubeconfig: str, namespace: str, log_path: Path, config_path: Path,
+    def __init__(self, kubeconfig: str, namespace: "str | list[str]", log_path: Path, config_path: Path,
                  env: Optional[dict[str, str]] = None) -> None:
         self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
         self.config_path = config_path
@@ -167,7 +167,9 @@ class OperatorProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ripcord.cli.main", "run", "--kubeconfig", self.kubeconfig,
-             "--namespace", self.namespace, "--config", str(self.config_path)],
+             *[arg for ns in ([self.namespace] if isinstance(self.namespace, str) else self.namespace)
+               for arg in ("--namespace", ns)],
+             "--config", str(self.config_path)],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         return self
 
