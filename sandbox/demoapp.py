@@ -13,6 +13,8 @@ failure they need:
 ``SLOW_START_S``     ``/ready`` fails for that many seconds after start
 ``READY_FAIL=1``     ``/ready`` always fails
 ``SEED``             seed of the random draws, for reproducible runs
+``SHUTDOWN_DELAY_S`` after SIGTERM, keep answering this long before stopping (default 2;
+                     a preStop sleep's job: the data plane sees the pod terminating first)
 ``SEED_SALT``        mixed into ``SEED`` (e.g. the pod's name, from the Downward API), so
                      the replicas of one Deployment draw independent sequences instead of
                      the same one (which would fail together, like a single pod)
@@ -267,9 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     app = App(args.version, knobs)
     server = Server((args.host, args.port), make_handler(app))
 
+    drain_s = float(os.environ.get("SHUTDOWN_DELAY_S", "2"))
+
     def stop(signum: int, _frame: object) -> None:
+        # Keep answering for a moment after SIGTERM, as a real app with a preStop sleep does:
+        # the data plane stops sending new requests once it sees the pod terminating.
         # shutdown() blocks until serve_forever returns: call it from another thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        delay = drain_s if signum == signal.SIGTERM else 0.0
+        timer = threading.Timer(delay, server.shutdown)
+        timer.daemon = True
+        timer.start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
