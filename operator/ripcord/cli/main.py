@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     import kopf
     kopf.configure(verbose=args.verbose,
                    log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)
+    if not args.verbose:
+        # "Timer 'reconcile' succeeded" once a second per Release drowns the transitions Ripcord logs.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     api_client = _api_client(args.kubeconfig)
     from ripcord import operator as edge
     from ripcord.telemetry import default_metrics, start_metrics_server
