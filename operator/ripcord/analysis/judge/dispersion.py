@@ -24,9 +24,8 @@ test's own residuals are available.
 *Pod random effect.* A canary runs on a few pods; pods differ (node, neighbours, cache)
 even at the same version. The judge treats the canary/stable ratio as ``r u`` with
 ``log u ~ N(0, sigma^2 (1/m_c + 1/m_s))``. ``sigma`` is the spread of log error rates
-between the stable's own pods: DerSimonian-Laird on the rate scale (whose Q is the
-Pearson statistic of the pods' counts, zero counts included), taken at a scaled-chi-square
-upper confidence bound so that few events give a wide, cautious sigma.
+between the stable's own pods: DerSimonian-Laird on the log scale, taken at a
+scaled-chi-square upper confidence bound so that few events give a wide, cautious sigma.
 """
 from __future__ import annotations
 
@@ -207,10 +206,12 @@ def pod_sigma_upper(requests: FloatArray, bad: FloatArray, q: float = 0.1,
 
     ``requests``/``bad`` are (R, P) per-pod totals (pods with no requests are ignored).
     NaN where it cannot be estimated (fewer than two pods with requests, or no events).
-    DerSimonian-Laird on the rate scale: Q = sum (e_i - n_i p)^2 / (n_i p) (Pearson), and
-    the between-pod variance tau^2 = (Q - df)/(S) with S = sum w - sum w^2/sum w; the
-    upper bound replaces Q - df by df (Q/chi2_df(q) - 1). Relative variance tau^2/p^2
-    becomes sigma^2 = log(1 + tau^2/p^2) (log-normal pods).
+    DerSimonian-Laird on the log scale, where the pod effects are normal: y_i =
+    log((e_i + 1/2) / (mu_i + 1/2)) with mu_i = n_i p the pod's expected count at the
+    pooled rate and weight w_i = mu_i (the inverse Poisson variance of a log count;
+    expected rather than observed counts, so weights do not follow the noise).
+    tau^2 = (Q - df) / S with S = sum w - sum w^2 / sum w; the upper bound replaces
+    Q - df by df (Q / chi2_df(q) - 1), i.e. reads Q at its lower q quantile.
     """
     n = np.asarray(requests, dtype=np.float64)
     e = np.asarray(bad, dtype=np.float64)
@@ -219,15 +220,16 @@ def pod_sigma_upper(requests: FloatArray, bad: FloatArray, q: float = 0.1,
     n_tot = np.where(has, n, 0.0).sum(axis=1)
     e_tot = np.where(has, e, 0.0).sum(axis=1)
     p = e_tot / np.maximum(n_tot, 1e-12)
-    mu = np.where(has, n * p[:, None], 0.0)
-    x2 = np.where(has & (mu > 0), (e - mu) ** 2 / np.maximum(mu, 1e-300), 0.0).sum(axis=1)
+    w = np.where(has, n * p[:, None], 0.0)
+    y = np.where(has, np.log((e + 0.5) / (w + 0.5)), 0.0)
+    w_sum = np.maximum(w.sum(axis=1), 1e-300)
+    y_bar = (w * y).sum(axis=1) / w_sum
+    x2 = (w * (y - y_bar[:, None]) ** 2).sum(axis=1)
     df = np.maximum(pods - 1.0, 1.0)
     phi = np.maximum(1.0, x2 / chi2_quantile(q, df))
-    mu_tot = mu.sum(axis=1)
-    s = mu_tot - (mu**2).sum(axis=1) / np.maximum(mu_tot, 1e-300)
-    rel_var = df * (phi - 1.0) / np.maximum(s, 1e-300)
-    sigma = np.sqrt(np.log1p(rel_var))
-    sigma = np.minimum(sigma, sigma_max)
+    s = w_sum - (w**2).sum(axis=1) / w_sum
+    tau2 = df * (phi - 1.0) / np.maximum(s, 1e-300)
+    sigma = np.minimum(np.sqrt(tau2), sigma_max)
     return np.where((pods >= 2) & (e_tot > 0), sigma, np.nan)
 
 

@@ -40,7 +40,7 @@ THETA: FloatArray = THETA0 + DTHETA * np.arange(GRID_SIZE)
 
 #: Gauss-Hermite nodes and weights (physicists' convention) for the random effect.
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(5)
-_NEWTON_STEPS = 2
+_NEWTON_STEPS = 1
 _GH_LOGW = np.log(_GH_W) + _GH_X**2
 _SQRT2 = math.sqrt(2.0)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -55,6 +55,7 @@ def informative(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: FloatArr
 
 
 _EXP_THETA = np.exp(THETA)
+_OFFSETS = np.arange(-1, 3)
 
 
 def interval_loglik(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: FloatArray) -> FloatArray:
@@ -80,21 +81,13 @@ class Interpolant:
     """Piecewise cubic through the gridded log-likelihood of every row.
 
     On the cell [theta_i, theta_i+1] it is the Lagrange cubic through the grid points
-    i-1 .. i+2, kept as polynomial coefficients so one evaluation is one gather and a
-    Horner step. Outside the grid it continues linearly from the edge (the function is
+    i-1 .. i+2 (one gather of four neighbours and a Horner step per point). Outside the grid it continues linearly from the edge (the function is
     concave, and the prior puts negligible mass that far out).
     """
 
     def __init__(self, lam: FloatArray) -> None:
         self.lam = lam
-        p0, p1, p2, p3 = lam[:, :-3], lam[:, 1:-2], lam[:, 2:-1], lam[:, 3:]
-        coef = np.empty(lam.shape[:1] + (GRID_SIZE - 3, 4))
-        coef[..., 0] = p1
-        coef[..., 1] = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
-        coef[..., 2] = (p0 + p2) / 2.0 - p1
-        coef[..., 3] = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
-        self.coef = coef.reshape(-1, 4)
-        self.cells = GRID_SIZE - 3
+        self.flat = lam.reshape(-1)
         self.slope_lo = (lam[:, 1] - lam[:, 0]) / DTHETA
         self.slope_hi = (lam[:, -1] - lam[:, -2]) / DTHETA
 
@@ -106,9 +99,12 @@ class Interpolant:
         u = (xf - THETA0) / DTHETA
         i = np.clip(np.floor(u).astype(np.int64), 1, GRID_SIZE - 3)
         t = u - i
-        c = self.coef[(np.arange(r)[:, None] * self.cells + (i - 1))]
-        c0, c1, c2, c3 = c[..., 0], c[..., 1], c[..., 2], c[..., 3]
-        val = c0 + t * (c1 + t * (c2 + t * c3))
+        p = self.flat[(np.arange(r)[:, None] * GRID_SIZE + i)[..., None] + _OFFSETS]
+        p0, p1, p2, p3 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+        c1 = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
+        c2 = (p0 + p2) / 2.0 - p1
+        c3 = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
+        val = p1 + t * (c1 + t * (c2 + t * c3))
         d1 = (c1 + t * (2.0 * c2 + 3.0 * t * c3)) / DTHETA
         d2 = (2.0 * c2 + 6.0 * t * c3) / DTHETA**2
         lo = u < 0.0
@@ -136,34 +132,6 @@ def value_at(lam: FloatArray, x: float) -> tuple[FloatArray, FloatArray]:
     c2 = (p0 + p2) / 2.0 - p1
     c3 = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
     return p1 + t * (c1 + t * (c2 + t * c3)), (c1 + t * (2.0 * c2 + 3.0 * t * c3)) / DTHETA
-
-
-def values(lam: FloatArray, x: FloatArray) -> FloatArray:
-    """The interpolant's values at a few points per row, x of shape (R, K) (no set-up
-    cost; the same cubic as :class:`Interpolant`, linear outside the grid)."""
-    u = (x - THETA0) / DTHETA
-    i = np.clip(np.floor(u).astype(np.int64), 1, GRID_SIZE - 3)
-    t = u - i
-    p0 = np.take_along_axis(lam, i - 1, axis=1)
-    p1 = np.take_along_axis(lam, i, axis=1)
-    p2 = np.take_along_axis(lam, i + 1, axis=1)
-    p3 = np.take_along_axis(lam, i + 2, axis=1)
-    c1 = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
-    c2 = (p0 + p2) / 2.0 - p1
-    c3 = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
-    val = p1 + t * (c1 + t * (c2 + t * c3))
-    lo, hi = u < 0.0, u > GRID_SIZE - 1
-    if lo.any() or hi.any():
-        v_lo = lam[:, :1] + (lam[:, 1:2] - lam[:, :1]) / DTHETA * (x - THETA[0])
-        v_hi = lam[:, -1:] + (lam[:, -1:] - lam[:, -2:-1]) / DTHETA * (x - THETA[-1])
-        val = np.where(lo, v_lo, np.where(hi, v_hi, val))
-    return val
-
-
-def peak(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Location and curvature (>= 0) of each row's maximum (parabola through the best
-    grid point and its neighbours)."""
-    return _peak(lam)
 
 
 def interp(lam: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
