@@ -29,7 +29,8 @@ def parse(argv: Optional[list[str]]) -> Settings:
                         f"{CI_TAIL_S:g} s window tail; exits non-zero unless {FAULTY} is RolledBack and {FIXED} Promoted")
     p.add_argument("--namespace", default="ripcord-demo", help="reset at the start of the run (default: ripcord-demo)")
     p.add_argument("--judge", choices=JUDGES, default=os.environ.get("JUDGE") or "threshold",
-                   help="judge of the error-rate metric (default: threshold; see demo.release.analysis)")
+                   help="judge of the error-rate metric (default: threshold; sequential cannot promote "
+                        "a canary when neither side has any error: see demo.release.analysis)")
     p.add_argument("--baseline-delay", type=float, default=None, help="seconds of failing health checks before the undo (default 45)")
     p.add_argument("--tail", type=float, default=None, help="seconds the window runs after the later detection (default 60)")
     p.add_argument("--out", type=Path, default=Path("out") / "demo", help="where the chart and the run's data go")

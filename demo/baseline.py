@@ -15,7 +15,6 @@ import time
 from typing import Any, Optional
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from sandbox.gateway.client import GatewayClient
 from sandbox.releases import demo_template, kubectl
@@ -128,13 +127,3 @@ class UndoAfterHealthFails:
             return "rolling out 2.0.0, health check passing so far"
         failing = time.time() - b.health_failed_at
         return f"health check failing for {failing:.0f} s of {b.delay_s:.0f} s before `kubectl rollout undo`"
-
-
-def deployment_exists(apps: client.AppsV1Api, namespace: str, name: str) -> bool:
-    try:
-        apps.read_namespaced_deployment(name, namespace)
-        return True
-    except ApiException as e:
-        if e.status == 404:
-            return False
-        raise

@@ -20,8 +20,8 @@ from .console import Console, wait
 NAMESPACE_GONE_TIMEOUT_S = 120.0
 
 
-def reset_namespace(console: Console, api: client.ApiClient, namespace: str) -> None:
-    """Delete what an earlier run left in ``namespace`` and create it afresh.
+def delete_namespace(console: Console, api: client.ApiClient, namespace: str) -> None:
+    """Delete ``namespace`` and wait until it is gone (nothing to do if it does not exist).
 
     No operator watches a leftover Release any more (each run stops the one it started), so
     Ripcord's finalizer is taken off first; otherwise the namespace would never go.
@@ -30,37 +30,42 @@ def reset_namespace(console: Console, api: client.ApiClient, namespace: str) -> 
     try:
         core.read_namespace(namespace)
     except ApiException as e:
+        if e.status == 404:
+            return
+        raise
+    try:
+        leftovers = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
+    except ApiException as e:
+        if e.status != 404:  # no CRD yet: nothing to clear
+            raise
+        leftovers = []
+    for rel in leftovers:
+        if rel["metadata"].get("finalizers"):
+            custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, rel["metadata"]["name"],
+                                                  {"metadata": {"finalizers": None}})
+    try:
+        core.delete_namespace(namespace)
+    except ApiException as e:
         if e.status != 404:
             raise
-    else:
-        try:
-            leftovers = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
-        except ApiException as e:
-            if e.status != 404:  # no CRD yet: nothing to clear
-                raise
-            leftovers = []
-        for rel in leftovers:
-            if rel["metadata"].get("finalizers"):
-                custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, rel["metadata"]["name"],
-                                                      {"metadata": {"finalizers": None}})
-        try:
-            core.delete_namespace(namespace)
-        except ApiException as e:
-            if e.status != 404:
-                raise
 
-        def gone() -> bool:
-            try:
-                core.read_namespace(namespace)
-            except ApiException as e:
-                if e.status == 404:
-                    return True
-                raise
-            return False
+    def gone() -> bool:
+        try:
+            core.read_namespace(namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return True
+            raise
+        return False
 
-        wait(console, f"namespace {namespace} of the last run to be deleted", gone,
-             lambda: "terminating", NAMESPACE_GONE_TIMEOUT_S)
-    core.create_namespace({"metadata": {"name": namespace, "labels": {"app.kubernetes.io/part-of": "ripcord-demo"}}})
+    wait(console, f"namespace {namespace} to be deleted", gone, lambda: "terminating", NAMESPACE_GONE_TIMEOUT_S)
+
+
+def reset_namespace(console: Console, api: client.ApiClient, namespace: str) -> None:
+    """Delete what an earlier run left in ``namespace`` and create it afresh."""
+    delete_namespace(console, api, namespace)
+    client.CoreV1Api(api).create_namespace(
+        {"metadata": {"name": namespace, "labels": {"app.kubernetes.io/part-of": "ripcord-demo"}}})
 
 
 def install(sb: Sandbox) -> None:

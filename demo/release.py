@@ -20,9 +20,12 @@ JUDGES = ("threshold", "sequential")
 def analysis(judge: str) -> dict[str, Any]:
     """A short analysis: every 2 s, 4 s per step, on what clients see (the gateway's metrics).
 
-    ``threshold``: the error rate must stay under 2% and p99 latency under 1 s, checked at
-    every interval. ``sequential``: the anytime-valid comparison with the stable (its circuit
-    breaker fails a canary over 20% errors at once).
+    ``threshold`` (the demo's default): the error rate must stay under 2% and p99 latency
+    under 1 s at every check; 2.0.0 fails the first check that sees it. ``sequential``: the
+    anytime-valid comparison with the stable (its circuit breaker fails a canary over 20%
+    errors). It catches 2.0.0 just as fast, but it passes a canary only on evidence that
+    needs errors on one side or the other: with the demo app's clean 1.0.0 and 2.0.1 it
+    stays Inconclusive, so 2.0.1 is held rather than promoted and the demo times out.
     """
     if judge not in JUDGES:
         raise ValueError(f"judge must be one of {JUDGES}")

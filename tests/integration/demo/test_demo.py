@@ -5,8 +5,10 @@ a timeout. Outcomes are asserted, timings are not (they are figures, printed by 
 """
 from __future__ import annotations
 
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from demo.cluster import delete_namespace
+from demo.console import Console
 from demo.figures import SUMMARY_KEYS
 from tests.integration.support import ROOT
 
@@ -21,22 +25,32 @@ TIMEOUT_S = 420
 
 
 @pytest.mark.integration
-def test_ci_demo_rolls_back_2_0_0_and_promotes_2_0_1(sandbox: Any, tmp_path: Path) -> None:
-    namespace = "ripcord-demo-test"
+def test_ci_demo_rolls_back_2_0_0_and_promotes_2_0_1(sandbox: Any, kube: Any, tmp_path: Path) -> None:
+    namespace = "ripcord-demo-test"  # not the demo's own: a developer's last `make demo` stays to look at
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "demo", "--ci", "--provider", "gateway-api", "--namespace", namespace,
+         "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        out = subprocess.run(
-            [sys.executable, "-m", "demo", "--ci", "--namespace", namespace, "--out", str(tmp_path)],
-            cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"the CI demo did not finish within {TIMEOUT_S}s; output so far:\n{e.stdout or ''}")
-    lines = out.stdout.strip().splitlines()
-    report = f"exit {out.returncode}\n--- stdout ---\n{out.stdout[-6000:]}\n--- stderr ---\n{out.stderr[-3000:]}"
-    assert out.returncode == 0, report
-    assert "Outcomes: 2.0.0 RolledBack, 2.0.1 Promoted" in out.stdout, report
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)  # KeyboardInterrupt: the demo stops its loads and its operator
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        pytest.fail(f"the CI demo did not finish within {TIMEOUT_S}s; its output:\n{stdout}\n{stderr}")
+    finally:  # the demo leaves its namespace serving, to look around; a test does not
+        delete_namespace(Console(io.StringIO(), tty=False), kube, namespace)
+    lines = stdout.strip().splitlines()
+    report = f"exit {proc.returncode}\n--- stdout ---\n{stdout[-6000:]}\n--- stderr ---\n{stderr[-3000:]}"
+    assert proc.returncode == 0, report
+    assert "Outcomes: 2.0.0 RolledBack, 2.0.1 Promoted" in stdout, report
     summary = json.loads(lines[-1])
     assert tuple(summary) == SUMMARY_KEYS, report
     assert summary["promoted_version"] == "2.0.1" and summary["provider"] == "gateway-api"
-    assert "| Time (UTC)" in out.stdout and "🔴 DETECTED" in out.stdout
+    assert "| Time (UTC)" in stdout and "🔴 DETECTED" in stdout
     chart = tmp_path / "demo-gateway-api.png"
     assert chart.exists() and chart.stat().st_size > 10_000, f"no chart at {chart}"
