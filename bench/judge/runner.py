@@ -10,7 +10,9 @@ Measures, per run, over a one-hour horizon of 30 s intervals:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -25,8 +27,14 @@ R1 = 2.0
 
 
 def judge_settings(model: str) -> SequentialSettings:
-    """The judge's defaults; pod counts as hints where the model has no per-pod counters."""
-    return SequentialSettings(canary_pods=MODELS[model].canary_pods, stable_pods=STABLE_PODS)
+    """The judge's defaults; pod counts as hints where the model has no per-pod counters.
+
+    ``BENCH_JUDGE`` (a JSON mapping, as ``spec.analysis.judge``) overrides settings, to
+    benchmark something other than the defaults.
+    """
+    overrides = json.loads(os.environ.get("BENCH_JUDGE", "") or "{}")
+    base = SequentialSettings.from_mapping(overrides)
+    return dataclasses.replace(base, canary_pods=MODELS[model].canary_pods, stable_pods=STABLE_PODS)
 
 
 def _quantile(times: np.ndarray, q: float) -> float:

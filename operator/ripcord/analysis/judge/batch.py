@@ -52,7 +52,7 @@ class BatchJudge:
                                                    dtype=np.float64), (rows,)).copy()
         self.warm_excess = np.broadcast_to(np.asarray(base.warm_excess if warm_excess is None else warm_excess,
                                                       dtype=np.float64), (rows,)).copy()
-        self.quantile, self.warm_intervals = base.quantile, base.warm_intervals
+        self.base_temper = base
         self.pod_sigma = None if pod_sigma is None else np.asarray(pod_sigma, dtype=np.float64).copy()
         self.state = core.MetricArrays.zeros(rows)
         self.canary_pods: FloatArray | None = None
@@ -87,7 +87,7 @@ class BatchJudge:
                canary_pods: tuple[FloatArray, FloatArray] | None = None,
                stable_pods: tuple[FloatArray, FloatArray] | None = None) -> BatchVerdict:
         s = self.settings
-        temper = core.Tempering(self.warm_phi, self.warm_excess, self.quantile, self.warm_intervals)
+        temper = dataclasses.replace(self.base_temper, warm_phi=self.warm_phi, warm_excess=self.warm_excess)
         core.fold_interval(self.state, n_c, e_c, n_s, e_s, self.ms, temper)
         if canary_pods is not None:
             req = np.maximum(canary_pods[0], 0.0)
@@ -130,7 +130,10 @@ class BatchJudge:
             self._df_seen[idx], self._s_eff_seen[idx] = self.state.df[idx], s_eff[idx]
         log_fail, log_pass = self._log_fail.copy(), self._log_pass.copy()
         mr = s.circuit_breaker_min_requests
-        self.tripped |= core.breaker(self.ms, n_c, e_c, mr) | core.breaker(self.ms, self.state.n_c, self.state.e_c, mr)
+        st = self.state
+        mb = s.circuit_breaker_min_bad
+        self.tripped |= (core.breaker(self.ms, n_c, e_c, mr, n_s, e_s, mb)
+                         | core.breaker(self.ms, st.n_c, st.e_c, mr, st.n_s, st.e_s, mb))
         fail = self.tripped | (log_fail >= fail_at)
         floor_ok = np.ones(rows, dtype=bool) if self.ms.p_max is None else self.state.floor >= pass_at
         pass_crossed = (log_pass >= pass_at) & floor_ok

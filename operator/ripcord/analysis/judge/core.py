@@ -20,7 +20,7 @@ from .settings import MetricSettings, SequentialSettings
 
 FloatArray = NDArray[np.float64]
 
-_SCALARS = ("x2a", "x2b", "x2c", "df", "h_sum", "events", "floor", "n_c", "e_c", "n_s", "e_s",
+_SCALARS = ("x2a", "x2b", "x2c", "df", "h_sum", "info", "events", "floor", "n_c", "e_c", "n_s", "e_s",
             "intervals", "phi")
 
 
@@ -30,7 +30,9 @@ class MetricArrays:
 
     ``lam``: tempered conditional log-likelihood on the theta grid (max 0).
     ``x2a/x2b/x2c``: Pearson sums, X^2(r) = a r + b / r + c. ``df``: informative intervals.
-    ``h_sum``: their summed event scale. ``events``: tempered bad events, sum c_k E_k
+    ``h_sum``: their summed event scale. ``info``: sum of E pi (1 - pi), about the
+    number of canary-side events seen (what the residuals can tell about dispersion).
+    ``events``: tempered bad events, sum c_k E_k
     (bounds the curvature of ``lam``: |lam''| <= events / 4). ``floor``: tempered log e-value of the promotion
     floor. ``n_*``/``e_*``: requests and bad events so far. ``phi``: last dispersion used.
     """
@@ -41,6 +43,7 @@ class MetricArrays:
     x2c: FloatArray
     df: FloatArray
     h_sum: FloatArray
+    info: FloatArray
     events: FloatArray
     floor: FloatArray
     n_c: FloatArray
@@ -87,6 +90,7 @@ class Tempering:
     warm_excess: FloatArray | float
     quantile: float
     warm_intervals: int
+    warm_information: float
 
     @classmethod
     def from_settings(cls, s: SequentialSettings) -> "Tempering":
@@ -96,6 +100,7 @@ class Tempering:
                          else s.warm_excess_per_event),
             quantile=s.dispersion_quantile,
             warm_intervals=s.warm_intervals,
+            warm_information=s.warm_information,
         )
 
 
@@ -120,8 +125,9 @@ def fold_interval(st: MetricArrays, n_c: FloatArray, e_c: FloatArray, n_s: Float
     ratio = disp.min_chi2_ratio(st.x2a, st.x2b)
     x2 = disp.pearson_min(st.x2a, st.x2b, st.x2c)
     h_now = np.where(ok, disp.event_scale(np.maximum(n_c, 1e-12), n_s, total, ratio), 0.0)
+    warm_done = (st.df >= temper.warm_intervals) & (st.info >= temper.warm_information)
     phi = disp.phi_interval(x2, st.df, st.h_sum, h_now, temper.warm_phi, temper.warm_excess,
-                            temper.quantile, temper.warm_intervals)
+                            temper.quantile, warm_done)
     c = 1.0 / phi
 
     if ok.any():
@@ -133,6 +139,7 @@ def fold_interval(st: MetricArrays, n_c: FloatArray, e_c: FloatArray, n_s: Float
         st.x2b += b
         st.x2c += cc
         st.h_sum += h_now
+        st.info += np.where(ok, disp.binomial_information(n_c, n_s, total, ratio), 0.0)
         st.events += np.where(ok, c * total, 0.0)
         st.df += ok
     if ms.p_max is not None:
@@ -237,13 +244,29 @@ def pod_counts(s: SequentialSettings, rows: int, canary_requests: FloatArray | N
     return side(canary_requests, s.canary_pods, 1.0), side(stable_requests, s.stable_pods, 0.0)
 
 
-def breaker(ms: MetricSettings, requests: FloatArray, bad: FloatArray, min_requests: float) -> NDArray[np.bool_]:
+def breaker(ms: MetricSettings, requests: FloatArray, bad: FloatArray, min_requests: float,
+            stable_requests: FloatArray | None = None, stable_bad: FloatArray | None = None,
+            min_bad: float = 20.0) -> NDArray[np.bool_]:
     """The absolute circuit breaker: a canary bad share above ``ms.circuit_breaker`` over at
-    least ``min_requests`` requests fails at once, whatever the stable does."""
+    least ``min_requests`` requests, with at least ``min_bad`` bad ones, fails at once.
+
+    The count of bad requests keeps two unlucky errors among a dozen requests (counted
+    three times each when clients retry) from passing for a broken version.
+
+    Unless the stable, over the same interval, is at least half as bad: an outage that hits
+    both workloads (a downstream dependency down) is not the canary's doing, and the
+    comparison with the stable is left to the e-processes, which cancel it.
+    """
     if ms.circuit_breaker is None:
         return np.zeros(np.shape(requests), dtype=bool)
     req = np.asarray(requests, dtype=np.float64)
-    return (req >= max(min_requests, 1e-9)) & (np.asarray(bad) > ms.circuit_breaker * req)
+    bad_ = np.asarray(bad, dtype=np.float64)
+    trip = (req >= max(min_requests, 1e-9)) & (bad_ >= min_bad) & (bad_ > ms.circuit_breaker * req)
+    if stable_requests is not None and stable_bad is not None:
+        s_req = np.asarray(stable_requests, dtype=np.float64)
+        s_share = np.where(s_req > 0, np.asarray(stable_bad) / np.maximum(s_req, 1e-12), 0.0)
+        trip &= s_share < 0.5 * bad_ / np.maximum(req, 1e-12)
+    return trip
 
 
 def cannot_cross(st: MetricArrays, alt_log_ratio: FloatArray, alt_log_weight: FloatArray,

@@ -15,7 +15,8 @@ events per interval, so the excess ``phi - 1`` is scaled up for intervals busier
 average seen so far (never down): correct for both a constant factor (double-counted
 errors) and a count-proportional one (gamma-mixed rates), erring high for either.
 
-Until ``warm_intervals`` informative intervals exist, ``phi`` comes from a warm start:
+Until ``warm_intervals`` informative intervals with ``warm_information`` canary-side events
+(sum of E pi (1 - pi)) exist, ``phi`` comes from a warm start:
 the stable's own per-interval dispersion over its recent history (``WarmStart``). That
 history cannot separate noise shared with the canary (which the conditional test
 cancels) from noise of its own, so the warm start errs high and is dropped once the
@@ -108,6 +109,13 @@ def event_scale(n_c: FloatArray, n_s: FloatArray, total: FloatArray, ratio: Floa
     return np.maximum(total - 1.0, 0.0) * pi * (1.0 - pi)
 
 
+def binomial_information(n_c: FloatArray, n_s: FloatArray, total: FloatArray, ratio: FloatArray) -> FloatArray:
+    """E pi (1 - pi): the interval's binomial variance, about its canary-side events."""
+    a = n_c / np.maximum(n_s, 1e-12)
+    pi = ratio * a / (ratio * a + 1.0)
+    return total * pi * (1.0 - pi)
+
+
 def phi_in_run(x2: FloatArray, df: FloatArray, q: float) -> FloatArray:
     """Constant-factor dispersion from the test's own residuals, at the lower q quantile."""
     return np.maximum(1.0, x2 / chi2_quantile(q, np.maximum(df, 1.0)))
@@ -115,12 +123,14 @@ def phi_in_run(x2: FloatArray, df: FloatArray, q: float) -> FloatArray:
 
 def phi_interval(x2: FloatArray, df: FloatArray, h_sum: FloatArray, h_now: FloatArray,
                  warm_phi: FloatArray, warm_excess: FloatArray, q: float,
-                 warm_intervals: int) -> FloatArray:
+                 warm_done: NDArray[np.bool_]) -> FloatArray:
     """Dispersion to temper the current interval with (predictable: past residuals only,
     plus the current interval's own event count, on which the test conditions).
 
     ``df`` counts past informative intervals (X^2 has df-1 degrees of freedom after
-    fitting the ratio). Warm start until ``warm_intervals`` of them exist.
+    fitting the ratio). Warm start until ``warm_done``: enough informative intervals and
+    enough canary-side events among them (with rare events the Pearson statistic is
+    mostly small terms and a few huge ones, and its low quantile says nothing yet).
     """
     dof = np.maximum(df - 1.0, 1.0)
     phi_const = phi_in_run(x2, dof, q)
@@ -128,7 +138,7 @@ def phi_interval(x2: FloatArray, df: FloatArray, h_sum: FloatArray, h_now: Float
     scale_up = np.maximum(1.0, h_now / np.maximum(h_mean, 1e-9))
     run = 1.0 + (phi_const - 1.0) * scale_up
     warm = np.maximum(warm_phi, 1.0 + warm_excess * h_now)
-    return np.where(df >= warm_intervals, run, np.maximum(warm, 1.0))
+    return np.where(warm_done, run, np.maximum(warm, 1.0))
 
 
 # ------------------------------------------------------------------ warm start

@@ -59,7 +59,7 @@ class SequentialJudge:
                 ms, core.Tempering.from_settings(s))
             _add_pods(entry["pods"]["canary"], item.canary, s.max_pods)
             _add_pods(entry["pods"]["stable"], item.stable, s.max_pods)
-            reason = _breaker(ms, item.canary.requests, item.canary.bad, s.circuit_breaker_min_requests)
+            reason = _breaker(ms, s, item.canary.requests, item.canary.bad, item.stable.requests, item.stable.bad)
             if reason and not entry.get("tripped"):
                 entry["tripped"] = f"{reason} in an interval of step {item.step}"
 
@@ -86,7 +86,7 @@ class SequentialJudge:
         fail_at = math.log(m_total / s.alpha)
         pass_at = math.log(m_total / s.beta)
         n_c, e_c, n_s, e_s = (float(st.n_c[0]), float(st.e_c[0]), float(st.n_s[0]), float(st.e_s[0]))
-        tripped = entry.get("tripped") or _breaker(ms, n_c, e_c, s.circuit_breaker_min_requests)
+        tripped = entry.get("tripped") or _breaker(ms, s, n_c, e_c, n_s, e_s)
         if tripped:
             entry["tripped"] = tripped  # a tripped breaker stays tripped
         floor_ok = ms.p_max is None or floor >= pass_at
@@ -139,8 +139,11 @@ class SequentialJudge:
 # ---------------------------------------------------------------------- helpers
 
 
-def _breaker(ms: MetricSettings, requests: float, bad: float, min_requests: float) -> str | None:
-    if not core.breaker(ms, np.array([float(requests)]), np.array([float(bad)]), min_requests)[0]:
+def _breaker(ms: MetricSettings, s: SequentialSettings, requests: float, bad: float,
+             stable_requests: float, stable_bad: float) -> str | None:
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    if not core.breaker(ms, one(requests), one(bad), s.circuit_breaker_min_requests, one(stable_requests),
+                        one(stable_bad), s.circuit_breaker_min_bad)[0]:
         return None
     return f"canary bad share {bad / requests:.1%} > {ms.circuit_breaker:.0%} over {requests:g} requests"
 

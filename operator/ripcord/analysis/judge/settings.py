@@ -37,8 +37,9 @@ class SequentialSettings:
     - ``r1 = 2.0``: a canary shown better than twice the stable's rate may be promoted.
     - ``fail_grid``/``pass_grid``: alternatives mixed with equal weights; grid points on
       the wrong side of r0 / r1 are dropped.
-    - ``dispersion_quantile = 0.2``, ``warm_intervals = 5``: tempering by the test's own
-      residuals read at their 20% quantile, after 5 informative intervals (judge-study.md).
+    - ``dispersion_quantile = 0.1``, ``warm_intervals = 5``, ``warm_information = 20``:
+      tempering by the test's own residuals read at their 10% quantile, once 5 informative
+      intervals (judge-study.md) holding about 20 canary-side events exist.
     - ``warm_phi``/``warm_excess_per_event``/``pod_sigma``: warm start from the stable's
       history (``dispersion.warm_start_from_history``); when unknown the judge assumes
       ``default_warm_phi = 2``, ``default_warm_excess_per_event = 0.2`` (negative-binomial
@@ -46,8 +47,10 @@ class SequentialSettings:
       pod spread from the stable's per-pod counters as they arrive.
     - ``pod_sigma_quantile = 0.1``: the pod spread is taken at its 90% upper bound;
       ``pod_sigma_max = 1.0`` caps it.
-    - ``circuit_breaker = 0.2`` with ``circuit_breaker_min_requests = 20``: an error share
-      above 20% fails at once, whatever the stable does (error metrics only).
+    - ``circuit_breaker = 0.2`` with ``circuit_breaker_min_requests = 20`` and
+      ``circuit_breaker_min_bad = 20``: an error share above 20% fails at once (error
+      metrics only), unless the stable is at least half as bad in the same interval (an
+      outage of a shared dependency is left to the comparison).
     - ``p_max = 0.05``: minimum clean evidence before a pass: the canary's error share must
       be shown below 5% (about 120 clean requests; error metrics only).
     - ``metrics``: the metric names judged (Bonferroni over their number); None judges
@@ -61,8 +64,9 @@ class SequentialSettings:
     r1: float = 2.0
     fail_grid: tuple[float, ...] = (1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
     pass_grid: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5)
-    dispersion_quantile: float = 0.2
+    dispersion_quantile: float = 0.1
     warm_intervals: int = 5
+    warm_information: float = 20.0  # canary-side events (sum E pi (1-pi)) before the switch
     warm_phi: float | None = None
     warm_excess_per_event: float | None = None
     default_warm_phi: float = 2.0
@@ -76,6 +80,7 @@ class SequentialSettings:
     stable_pods: int | None = None
     circuit_breaker: float | None = 0.2
     circuit_breaker_min_requests: float = 20.0
+    circuit_breaker_min_bad: float = 20.0
     p_max: float | None = 0.05
     metrics: tuple[str, ...] | None = None
     latency_metrics: tuple[str, ...] | None = None  # names judged as latency; None: by name
@@ -96,6 +101,8 @@ class SequentialSettings:
             raise ValueError("circuit_breaker must be in (0, 1]")
         if self.p_max is not None and not 0 < self.p_max < 1:
             raise ValueError("p_max must be in (0, 1)")
+        if self.warm_information < 0:
+            raise ValueError("warm_information must be >= 0")
         if self.warm_intervals < 1:
             raise ValueError("warm_intervals must be >= 1")
         for name in ("pod_sigma", "warm_phi", "warm_excess_per_event"):
