@@ -160,19 +160,24 @@ class WarmStart:
     pod_sigma: float | None
 
 
-def stable_dispersion(requests: Sequence[float], bad: Sequence[float]) -> tuple[float, float]:
+def stable_dispersion(requests: Sequence[float], bad: Sequence[float], q: float = 0.1) -> tuple[float, float]:
     """(phi, excess_per_event) from the stable's per-interval counts (aligned intervals).
 
     Moment estimates; a trend in the rate inflates them, which errs on the safe side.
     """
     phi, excess = stable_dispersion_rows(np.asarray(requests, dtype=np.float64)[None, :],
-                                         np.asarray(bad, dtype=np.float64)[None, :])
+                                         np.asarray(bad, dtype=np.float64)[None, :], q)
     return float(phi[0]), float(excess[0])
 
 
-def stable_dispersion_rows(requests: FloatArray, bad: FloatArray) -> tuple[FloatArray, FloatArray]:
+def stable_dispersion_rows(requests: FloatArray, bad: FloatArray, q: float = 0.1) -> tuple[FloatArray, FloatArray]:
     """Row-wise :func:`stable_dispersion` for (R, K) arrays: phi >= 1 and the excess per
-    event 2 (phi - 1) / mean bad per interval; (1, 0) where there is too little data."""
+    event 2 (phi - 1) / mean bad per interval; (1, 0) where there is too little data.
+
+    When the history shows overdispersion (Pearson above its upper ``q`` chi-square
+    quantile), phi is read like the in-run estimate, over the lower ``q`` quantile, so an
+    hour of few events errs high; otherwise it is the plain ratio (about 1), so Poisson
+    data are not tempered for nothing."""
     n = np.asarray(requests, dtype=np.float64)
     e = np.asarray(bad, dtype=np.float64)
     keep = n > 0
@@ -181,7 +186,9 @@ def stable_dispersion_rows(requests: FloatArray, bad: FloatArray) -> tuple[Float
     rate = e_tot / np.maximum(np.where(keep, n, 0.0).sum(axis=1), 1e-300)
     mu = np.where(keep, n * rate[:, None], 0.0)
     x2 = np.where(keep & (mu > 0), (e - mu) ** 2 / np.maximum(mu, 1e-300), 0.0).sum(axis=1)
-    phi = np.maximum(x2 / np.maximum(k - 1.0, 1.0), 1.0)
+    dof = np.maximum(k - 1.0, 1.0)
+    over = x2 > chi2_quantile(1.0 - q, dof)
+    phi = np.maximum(np.where(over, x2 / chi2_quantile(q, dof), x2 / dof), 1.0)
     mean_mu = mu.sum(axis=1) / np.maximum(k, 1)
     excess = 2.0 * (phi - 1.0) / np.maximum(mean_mu, 1e-300)
     valid = (k >= 3) & (e_tot > 0)

@@ -64,6 +64,7 @@ def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: flo
     expected time for a healthy canary to pass, and whether that fits in the time allowed."""
     ms = s.for_metric(metric)
     m_total = metrics or (len(s.metrics) if s.metrics else 1)
+    measured = pod_sigma is not None or s.pod_sigma is not None
     sigma = pod_sigma if pod_sigma is not None else (s.pod_sigma if s.pod_sigma is not None
                                                      else s.default_pod_sigma)
     sigma = min(sigma, s.pod_sigma_max)
@@ -119,7 +120,7 @@ def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: flo
     feasible = t_pass is not None and t_pass <= max_duration_s
     parts = [f"{total_rps:g} rps, canary weights {', '.join(f'{w:g}%' for w in weights)}, "
              f"stable bad share {stable_error_rate:.3g}, {canary_pods} canary vs {stable_pods} stable pods "
-             f"(pod sigma {sigma:.2f})."]
+             f"(pod sigma {sigma:.2f}{'' if measured else ', assumed: not measured'})."]
     if min_ratio is None:
         parts.append(f"No regression is detectable within {max_duration_s:g} s.")
     else:
