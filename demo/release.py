@@ -69,8 +69,14 @@ def describe(status: dict[str, Any]) -> str:
     an = status.get("analysis") or {}
     if an.get("verdict"):
         worst = next((m for m in an.get("metrics") or [] if m.get("verdict") != "Pass"), None)
-        parts.append(f"analysis {an['verdict']}" + (f" ({worst['name']}: {worst['verdict']})" if worst else ""))
+        why = f": {_clip(worst['message'], 90)}" if worst and worst.get("message") else ""
+        parts.append(f"analysis {an['verdict']}" + (f" ({worst['name']}: {worst['verdict']}{why})" if worst else ""))
     return ", ".join(parts)
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 class Outcome:

@@ -174,6 +174,8 @@ def _scenario(s: Settings, console: Console, sb: Sandbox, api: client.ApiClient,
 
     console.say(f"2. {STABLE} through Release {s.release} ({s.replicas} pods) and as the plain Deployment "
                 f"{base.name} ({s.replicas} pods)")
+    console.say("   Both use the same pod template. Its readiness probe calls /ready, not /health, so 2.0.0 "
+                "passes it and goes live, as in the post-mortem.")
     releases.apply(rel.manifest(s.release, STABLE, s.provider, s.judge))
     base.create(STABLE)
     wait_all(console, f"{STABLE} serving", {
