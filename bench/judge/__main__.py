@@ -73,6 +73,8 @@ def main() -> int:
         writer = csv.DictWriter(fh, fieldnames=list(results[0]))
         writer.writeheader()
         writer.writerows(sorted(results, key=lambda r: (r["model"], r["rps"], r["weight"], r["base"], r["ratio"])))
+    print(f"judge benchmark: {len(results)} cells x {runs} runs, 30 s intervals, 1 h horizon; "
+          f"base seed {seed} (each cell's seed, derived from it, is in the CSV)")
     print(tables(results))
     print(f"cells: {out} ; elapsed {elapsed:.0f} s")
     print(json.dumps(summary_json(results, runs=runs, seed=seed, elapsed_s=elapsed)))
