@@ -55,7 +55,6 @@ def informative(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: FloatArr
 
 
 _EXP_THETA = np.exp(THETA)
-_OFFSETS = np.arange(-1, 3)
 
 
 def interval_loglik(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: FloatArray) -> FloatArray:
@@ -88,25 +87,30 @@ class Interpolant:
     def __init__(self, lam: FloatArray) -> None:
         self.lam = lam
         self.flat = lam.reshape(-1)
+        self.row_base = (np.arange(lam.shape[0]) * GRID_SIZE)[:, None]
         self.slope_lo = (lam[:, 1] - lam[:, 0]) / DTHETA
         self.slope_hi = (lam[:, -1] - lam[:, -2]) / DTHETA
 
-    def __call__(self, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Value, first and second derivative at ``x`` of shape (R, ...)."""
+    def __call__(self, x: FloatArray, derivatives: bool = True
+                 ) -> tuple[FloatArray, FloatArray | None, FloatArray | None]:
+        """Value, and first and second derivative (unless not asked), at ``x`` of shape (R, ...)."""
         r = self.lam.shape[0]
         shape = x.shape
         xf = x.reshape(r, -1)
         u = (xf - THETA0) / DTHETA
         i = np.clip(np.floor(u).astype(np.int64), 1, GRID_SIZE - 3)
         t = u - i
-        p = self.flat[(np.arange(r)[:, None] * GRID_SIZE + i)[..., None] + _OFFSETS]
-        p0, p1, p2, p3 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
-        c1 = -p0 / 3.0 - p1 / 2.0 + p2 - p3 / 6.0
+        base = self.row_base + i
+        p0, p1 = self.flat.take(base - 1), self.flat.take(base)
+        p2, p3 = self.flat.take(base + 1), self.flat.take(base + 2)
+        c1 = p2 - p0 / 3.0 - p1 / 2.0 - p3 / 6.0
         c2 = (p0 + p2) / 2.0 - p1
         c3 = (p3 - p0) / 6.0 + (p1 - p2) / 2.0
         val = p1 + t * (c1 + t * (c2 + t * c3))
-        d1 = (c1 + t * (2.0 * c2 + 3.0 * t * c3)) / DTHETA
-        d2 = (2.0 * c2 + 6.0 * t * c3) / DTHETA**2
+        d1 = d2 = None
+        if derivatives:
+            d1 = (c1 + t * (2.0 * c2 + 3.0 * t * c3)) / DTHETA
+            d2 = (2.0 * c2 + 6.0 * t * c3) / DTHETA**2
         lo = u < 0.0
         hi = u > GRID_SIZE - 1
         if lo.any() or hi.any():
@@ -114,8 +118,11 @@ class Interpolant:
             v_lo = self.lam[:, :1] + s_lo * (xf - THETA[0])
             v_hi = self.lam[:, -1:] + s_hi * (xf - THETA[-1])
             val = np.where(lo, v_lo, np.where(hi, v_hi, val))
-            d1 = np.where(lo, s_lo, np.where(hi, s_hi, d1))
-            d2 = np.where(lo | hi, 0.0, d2)
+            if derivatives:
+                d1 = np.where(lo, s_lo, np.where(hi, s_hi, d1))
+                d2 = np.where(lo | hi, 0.0, d2)
+        if not derivatives:
+            return val.reshape(shape), None, None
         return val.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
 
@@ -136,7 +143,9 @@ def value_at(lam: FloatArray, x: float) -> tuple[FloatArray, FloatArray]:
 
 def interp(lam: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Value, first and second derivative of the gridded log-likelihood at ``x``."""
-    return Interpolant(lam)(x)
+    val, d1, d2 = Interpolant(lam)(x)
+    assert d1 is not None and d2 is not None
+    return val, d1, d2
 
 
 def _peak(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -171,14 +180,14 @@ def log_marginal(lam: FloatArray, t: FloatArray, sigma: FloatArray) -> FloatArra
         m = m + np.clip(-(d1 - (m - t2) * prec) / g2, -0.5, 0.5)
     tau = 1.0 / np.sqrt(-g2)
     nodes = m[..., None] + _SQRT2 * tau[..., None] * _GH_X
-    vals, _, _ = f(nodes)
+    vals, _, _ = f(nodes, derivatives=False)
     z = _GH_LOGW + vals - 0.5 * ((nodes - t2[..., None]) ** 2) * prec[..., None]
     zmax = z.max(axis=-1, keepdims=True)
     log_int = (zmax[..., 0] + np.log(np.exp(z - zmax).sum(axis=-1))
                + np.log(_SQRT2 * tau) - _LOG_SQRT_2PI - np.log(s))
     tiny = sigma < SIGMA_EPS
     if tiny.any():
-        plain, _, _ = f(t2)
+        plain, _, _ = f(t2, derivatives=False)
         log_int = np.where(tiny[:, None], plain, log_int)
     return log_int
 
