@@ -104,8 +104,12 @@ def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: flo
     ttd_2x = detect_time(2.0)
 
     var1 = s2 + 1.0 / np.maximum(_info(share, total_rps, stable_error_rate, 1.0, dt, phi), 1e-300)
-    ok_pass = _pass_threshold(t1, pas, -math.log(pas.size), pass_level, var1) >= 0.0
+    pass_thr = _pass_threshold(t1, pas, -math.log(pas.size), pass_level, var1)
+    ok_pass = pass_thr >= 0.0
     t_pass = float(times[ok_pass.argmax()]) if ok_pass.any() else None
+    # chance that a healthy canary's estimate falls below the pass bound in the time allowed
+    last = max(int(in_time.sum()) - 1, 0)
+    p_pass = NormalDist().cdf(float(pass_thr[last]) / math.sqrt(float(var1[last])))
     if t_pass is not None and ms.p_max is not None:
         p = stable_error_rate
         drift = p * math.log(0.5) + (1 - p) * math.log((1 - ms.p_max / 2) / (1 - ms.p_max))
@@ -133,10 +137,10 @@ def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: flo
         parts.append(f"Pod spread alone limits it to {pod_floor_judge:.1f}x (no level-{s.alpha:g} test "
                      f"could see below {pod_floor_any_test:.1f}x with these pods): run more canary pods "
                      f"at the same weight (gateway-api provider).")
-    if t_pass is None:
-        parts.append("A healthy canary is not expected to pass at all: the verdict would stay inconclusive.")
+    if t_pass is None or t_pass > max_duration_s:
+        parts.append(f"A healthy canary passes within the time allowed only about {p_pass:.0%} of the time "
+                     f"(otherwise the verdict stays inconclusive).")
     else:
-        parts.append(f"A healthy canary is expected to pass in about {t_pass:.0f} s"
-                     f"{'' if feasible else f', beyond the {max_duration_s:g} s allowed'}.")
+        parts.append(f"A healthy canary is expected to pass in about {t_pass:.0f} s.")
     return Preflight(min_detectable_ratio=min_ratio, expected_verdict_s=t_pass, feasible=feasible,
                      message=" ".join(parts))
