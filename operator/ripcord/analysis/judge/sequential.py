@@ -98,6 +98,11 @@ class SequentialJudge:
         elif lp >= pass_at and floor_ok:
             verdict, msg = Verdict.PASS, (f"canary within {ms.r1:g}x stable: e-value "
                                           f"{math.exp(min(lp, 700)):.3g} >= {m_total / s.beta:g}")
+        elif ms.p_max is not None and e_c + e_s <= 0 and n_c > 0 and floor >= pass_at:
+            # No bad event on either side: the relative test has nothing to compare, and the
+            # absolute floor has shown the canary's bad share below p_max.
+            verdict, msg = Verdict.PASS, (f"no bad events on either side; canary's share shown below "
+                                          f"{ms.p_max:g} (e-value {math.exp(min(floor, 700)):.3g} >= {m_total / s.beta:g})")
         elif n_c <= 0:
             verdict, msg = Verdict.INCONCLUSIVE, "no canary requests yet"
         elif e_c + e_s <= 0:

@@ -38,13 +38,16 @@ def test_no_evidence_is_inconclusive():
     assert out[-1].metrics[0].value is None
 
 
-def test_clean_traffic_without_any_error_never_passes():
-    # thousands of clean requests on both sides: nothing to compare, so no pass
+def test_clean_traffic_passes_only_once_the_floor_is_shown():
+    # no bad event on either side: nothing to compare, so the absolute floor decides, and
+    # never before it has enough clean canary requests (see the 25-request test below)
     judge = SequentialJudge(CLEAN)
     rng = np.random.default_rng(1)
     out, _ = run(judge, [interval(rng, base=0.0) for _ in range(60)])
-    assert all(j.verdict is Verdict.INCONCLUSIVE for j in out)
-    assert "no bad events" in out[-1].metrics[0].message
+    k = first(out, Verdict.PASS)
+    assert k is not None, [j.verdict for j in out[:3]]
+    m = out[k].metrics[0]
+    assert "no bad events" in m.message and m.details["log_e_floor"] >= m.details["log_pass_threshold"]
 
 
 def test_clear_5x_regression_fails_fast():
@@ -159,3 +162,22 @@ def test_settings_from_mapping():
     with pytest.raises(ValueError):
         SequentialSettings.from_mapping({"r0": 2.5})
     assert SequentialSettings.from_mapping(SequentialSettings().to_mapping()) == SequentialSettings()
+
+
+def test_a_clean_canary_beside_a_clean_stable_passes_on_the_absolute_floor() -> None:
+    from ripcord.analysis.judge.base import Counts, StepEvidence, Verdict
+    from ripcord.analysis.judge.sequential import SequentialJudge, SequentialSettings
+
+    judge = SequentialJudge(SequentialSettings(metrics=("error-rate",)))
+    state = None
+    verdicts = []
+    for step in range(60):
+        ev = StepEvidence(metric="error-rate", canary=Counts(requests=25, bad=0, per_pod={"c-1": (25, 0)}),
+                          stable=Counts(requests=475, bad=0, per_pod={"s-1": (475, 0)}), step=step // 10,
+                          weight=5.0, duration_s=10.0)
+        out = judge.update(state, [ev])
+        state = out.state
+        verdicts.append(out.verdict)
+    assert verdicts[0] == Verdict.INCONCLUSIVE, "one interval of clean traffic is not enough"
+    assert verdicts[-1] == Verdict.PASS, out.metrics[0].message
+    assert "below" in out.metrics[0].message
