@@ -85,6 +85,8 @@ def namespace(kube, request: pytest.FixtureRequest) -> Iterator[str]:
     wait_until(lambda: core.read_namespaced_service_account("default", name).secrets, 30,
                f"the default ServiceAccount token in {name}", interval=0.1)
     yield name
+    from sandbox.releases import clear_release_finalizers
+    clear_release_finalizers(kube, name)
     try:
         core.delete_namespace(name)
     except ApiException as e:

@@ -204,3 +204,29 @@ def write_operator_config(path: Path, prometheus_url: str) -> Path:
         "analysis": {"deadlineSeconds": 3},
     }))
     return path
+
+
+def clear_release_finalizers(api_client: Any, namespace: str) -> None:
+    """Drop Ripcord's finalizer from every Release in ``namespace``.
+
+    Tests stop their operator before their namespace goes; without this the namespace
+    would stay Terminating for ever, held by Releases no operator will finalize.
+    """
+    from kubernetes import client as k8s
+    from kubernetes.client.rest import ApiException
+
+    custom = k8s.CustomObjectsApi(api_client)
+    try:
+        items = custom.list_namespaced_custom_object("ripcord.dev", "v1alpha1", namespace, "releases")["items"]
+    except ApiException as exc:
+        if exc.status == 404:  # no CRD yet, or no namespace
+            return
+        raise
+    for item in items:
+        if item["metadata"].get("finalizers"):
+            try:
+                custom.patch_namespaced_custom_object("ripcord.dev", "v1alpha1", namespace, "releases",
+                                                      item["metadata"]["name"], {"metadata": {"finalizers": None}})
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise

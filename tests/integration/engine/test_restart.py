@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 from kubernetes import client
 
+from sandbox.releases import clear_release_finalizers
 from tests.integration.support import OperatorProcess, Releases, release_manifest, wait_for, write_operator_config
 
 POINTS = {"status": range(1, 7), "action": range(1, 5)}
@@ -34,6 +35,7 @@ def crash_namespaces(kube: client.ApiClient, namespace: str, request: pytest.Fix
         wait_for(lambda ns=ns: core.read_namespaced_service_account("default", ns).secrets, 30, f"token in {ns}")
     yield made
     for ns in made.values():
+        clear_release_finalizers(kube, ns)
         core.delete_namespace(ns)
 
 
