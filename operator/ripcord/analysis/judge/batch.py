@@ -137,8 +137,7 @@ class BatchJudge:
         fail = self.tripped | (log_fail >= fail_at)
         floor_ok = np.ones(rows, dtype=bool) if self.ms.p_max is None else self.state.floor >= pass_at
         pass_crossed = (log_pass >= pass_at) & floor_ok
-        if self.ms.p_max is not None:  # clean on both sides: the absolute floor alone decides
-            pass_crossed |= (st.e_c + st.e_s <= 0) & (st.n_c > 0) & (st.floor >= pass_at)
+        pass_crossed |= core.clean_pass(st, self.ms, pass_at)  # clean on both sides
         self._failed |= fail
         self._passed |= pass_crossed
         return BatchVerdict(fail=fail, passed=~fail & pass_crossed, pass_crossed=pass_crossed,

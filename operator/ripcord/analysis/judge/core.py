@@ -20,7 +20,7 @@ from .settings import MetricSettings, SequentialSettings
 
 FloatArray = NDArray[np.float64]
 
-_SCALARS = ("x2a", "x2b", "x2c", "df", "h_sum", "info", "events", "floor", "n_c", "e_c", "n_s", "e_s",
+_SCALARS = ("x2a", "x2b", "x2c", "df", "h_sum", "info", "events", "floor", "floor_clean", "n_c", "e_c", "n_s", "e_s",
             "intervals", "phi")
 
 
@@ -33,8 +33,8 @@ class MetricArrays:
     ``h_sum``: their summed event scale. ``info``: sum of E pi (1 - pi), about the
     number of canary-side events seen (what the residuals can tell about dispersion).
     ``events``: tempered bad events, sum c_k E_k
-    (bounds the curvature of ``lam``: |lam''| <= events / 4). ``floor``: tempered log e-value of the promotion
-    floor. ``n_*``/``e_*``: requests and bad events so far. ``phi``: last dispersion used.
+    (bounds the curvature of ``lam``: |lam''| <= events / 4). ``floor``/``floor_clean``:
+    tempered log e-values of the promotion floor at p_max and at p_clean. ``n_*``/``e_*``: requests and bad events so far. ``phi``: last dispersion used.
     """
 
     lam: FloatArray
@@ -46,6 +46,7 @@ class MetricArrays:
     info: FloatArray
     events: FloatArray
     floor: FloatArray
+    floor_clean: FloatArray
     n_c: FloatArray
     e_c: FloatArray
     n_s: FloatArray
@@ -144,6 +145,8 @@ def fold_interval(st: MetricArrays, n_c: FloatArray, e_c: FloatArray, n_s: Float
         st.df += ok
     if ms.p_max is not None:
         st.floor += np.where(act & (n_c > 0), c * ev.floor_loglik(n_c, e_c, ms.p_max), 0.0)
+    if ms.p_clean is not None:
+        st.floor_clean += np.where(act & (n_c > 0), c * ev.floor_loglik(n_c, e_c, ms.p_clean), 0.0)
     st.phi = np.where(act & (n_c + n_s > 0), phi, st.phi)
     st.n_c += n_c
     st.e_c += e_c
@@ -286,3 +289,15 @@ def cannot_cross(st: MetricArrays, alt_log_ratio: FloatArray, alt_log_weight: Fl
     num = _logsumexp(np.minimum(tangent, 0.0) + alt_log_weight[None, :])
     den = v0 - s2 * st.events / 8.0
     return num - den < level - 0.1
+
+
+def clean_pass(st: MetricArrays, ms: MetricSettings, level: float) -> NDArray[np.bool_]:
+    """No bad event on either side, and the canary's share shown below ``p_clean``.
+
+    The ratio test cannot move without bad events, so a clean canary beside a clean stable
+    would wait for ever; this passes it on absolute evidence instead: a canary whose bad
+    share is p_clean or more gets here with probability at most exp(-level).
+    """
+    if ms.p_clean is None:
+        return np.zeros(st.n_c.shape, dtype=bool)
+    return (st.e_c + st.e_s <= 0) & (st.n_c > 0) & (st.floor_clean >= level)

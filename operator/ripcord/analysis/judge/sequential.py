@@ -98,11 +98,13 @@ class SequentialJudge:
         elif lp >= pass_at and floor_ok:
             verdict, msg = Verdict.PASS, (f"canary within {ms.r1:g}x stable: e-value "
                                           f"{math.exp(min(lp, 700)):.3g} >= {m_total / s.beta:g}")
-        elif ms.p_max is not None and e_c + e_s <= 0 and n_c > 0 and floor >= pass_at:
+        elif core.clean_pass(st, ms, pass_at)[0]:
             # No bad event on either side: the relative test has nothing to compare, and the
-            # absolute floor has shown the canary's bad share below p_max.
+            # canary's bad share has been shown below p_clean.
+            clean = float(st.floor_clean[0])
             verdict, msg = Verdict.PASS, (f"no bad events on either side; canary's share shown below "
-                                          f"{ms.p_max:g} (e-value {math.exp(min(floor, 700)):.3g} >= {m_total / s.beta:g})")
+                                          f"{ms.p_clean:g} (e-value {math.exp(min(clean, 700)):.3g} >= "
+                                          f"{m_total / s.beta:g})")
         elif n_c <= 0:
             verdict, msg = Verdict.INCONCLUSIVE, "no canary requests yet"
         elif e_c + e_s <= 0:
@@ -115,6 +117,7 @@ class SequentialJudge:
         ratio = (e_c / n_c) / (e_s / n_s) if n_c > 0 and n_s > 0 and e_s > 0 else float("nan")
         details = {
             "log_e_fail": lf, "log_e_pass": lp, "log_e_floor": floor,
+            "log_e_floor_clean": float(st.floor_clean[0]),
             "log_fail_threshold": fail_at, "log_pass_threshold": pass_at,
             "phi": float(st.phi[0]), "sigma": float(sigma[0]), "sigma_effective": float(s_eff[0]),
             "canary_pods": float(m_c[0]), "stable_pods": float(m_s[0]),

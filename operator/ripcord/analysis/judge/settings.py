@@ -22,6 +22,7 @@ class MetricSettings:
     r1: float  # pass only once the canary's rate is shown below r1 times the stable's
     circuit_breaker: float | None  # bad share of the canary that fails at once
     p_max: float | None  # promotion floor: canary bad share shown below this
+    p_clean: float | None  # with no bad event on either side: canary share shown below this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,10 @@ class SequentialSettings:
       outage of a shared dependency is left to the comparison).
     - ``p_max = 0.05``: minimum clean evidence before a pass: the canary's error share must
       be shown below 5% (about 120 clean requests; error metrics only).
+    - ``p_clean = 0.005``: with no bad event on either side the ratio test has nothing to
+      compare; a clean canary then passes once its share is shown below 0.5% (about 1200
+      clean requests, more when tempered). A canary at 0.5% or worse passes this way with
+      probability at most beta; below that, the relative guarantee does not cover it.
     - ``metrics``: the metric names judged (Bonferroni over their number); None judges
       every metric the evidence carries, M being the number seen so far.
     """
@@ -82,6 +87,7 @@ class SequentialSettings:
     circuit_breaker_min_requests: float = 20.0
     circuit_breaker_min_bad: float = 20.0
     p_max: float | None = 0.05
+    p_clean: float | None = 0.005
     metrics: tuple[str, ...] | None = None
     latency_metrics: tuple[str, ...] | None = None  # names judged as latency; None: by name
     max_pods: int = 64  # per-pod counters kept in state per side
@@ -101,6 +107,8 @@ class SequentialSettings:
             raise ValueError("circuit_breaker must be in (0, 1]")
         if self.p_max is not None and not 0 < self.p_max < 1:
             raise ValueError("p_max must be in (0, 1)")
+        if self.p_clean is not None and not 0 < self.p_clean < 1:
+            raise ValueError("p_clean must be in (0, 1)")
         if self.warm_information < 0:
             raise ValueError("warm_information must be >= 0")
         if self.warm_intervals < 1:
@@ -119,8 +127,9 @@ class SequentialSettings:
 
     def for_metric(self, metric: str) -> MetricSettings:
         if self.is_latency(metric):
-            return MetricSettings(r0=self.r0_latency, r1=self.r1, circuit_breaker=None, p_max=None)
-        return MetricSettings(r0=self.r0, r1=self.r1, circuit_breaker=self.circuit_breaker, p_max=self.p_max)
+            return MetricSettings(r0=self.r0_latency, r1=self.r1, circuit_breaker=None, p_max=None, p_clean=None)
+        return MetricSettings(r0=self.r0, r1=self.r1, circuit_breaker=self.circuit_breaker, p_max=self.p_max,
+                              p_clean=self.p_clean)
 
     # ------------------------------------------------------------------ mapping
 
