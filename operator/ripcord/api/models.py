@@ -125,7 +125,7 @@ class PrometheusRef(Model):
 
 
 class JudgeSettings(Model):
-    alpha: float = Field(0.01, gt=0, lt=0.5, description="bound on the chance of rolling back a healthy canary")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="bound on the chance of rolling back a healthy canary (the benchmarked default)")
     beta: float = Field(0.05, gt=0, lt=0.5, description="bound on the chance of promoting a canary worse than r1")
     r0: float = Field(1.1, ge=1, description="tolerance: a canary up to r0 x stable is healthy")
     r1: float = Field(2.0, gt=1, description="a canary at r1 x stable or worse must not be promoted")

@@ -322,7 +322,7 @@ def test_sequential_judge_gets_counts_and_keeps_state_per_metric(prom, sequentia
     assert (e.canary.requests, e.canary.bad) == pytest.approx((100, 1))
     assert (e.stable.requests, e.stable.bad) == pytest.approx((900, 9))
     assert e.canary.per_pod and e.duration_s == 10 and e.weight == 10.0
-    assert sequential[-1].settings["alpha"] == 0.01  # JudgeSettings passed through from_mapping
+    assert sequential[-1].settings["alpha"] == 0.05  # JudgeSettings (the API default) passed through from_mapping
     assert sequential[-1].settings["metrics"] == ["error-rate"]
     state = json.loads(json.dumps(first.judge_state))
     second = analyze(a, s, since=T_NOW, now=T_NOW + 10, state=state)
