@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
 from kubernetes import client
@@ -28,9 +28,11 @@ def operator_factory(ripcord_installed: Any, namespace: str, tmp_path: Path,
                      request: pytest.FixtureRequest) -> Iterator[Callable[..., OperatorProcess]]:
     """Start `ripcord run` for the test's namespace as the operator identity; stopped after the test."""
     started: list[OperatorProcess] = []
-    config = write_operator_config(tmp_path / "ripcord.yaml", ripcord_installed.prometheus_url)
 
-    def start(**env: str) -> OperatorProcess:
+    def start(prometheus_url: Optional[str] = None, **env: str) -> OperatorProcess:
+        """``prometheus_url``: the only Prometheus the operator's configuration allows (default: the sandbox's)."""
+        config = write_operator_config(tmp_path / f"ripcord-{len(started)}.yaml",
+                                       prometheus_url or ripcord_installed.prometheus_url)
         proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log",
                                config).start(**env)
         started.append(proc)

@@ -219,22 +219,7 @@ def own_prometheus(sandbox: Any, namespace: str, tmp_path: Path) -> Iterator[Pri
 # ------------------------------------------------------------------ an operator with its own configuration
 
 @pytest.fixture
-def operator_at(ripcord_installed: Any, namespace: str, tmp_path: Path,
-                request: pytest.FixtureRequest) -> Iterator[Callable[[str], OperatorProcess]]:
+def operator_at(operator_factory: Callable[..., OperatorProcess]) -> Callable[[str], OperatorProcess]:
     """``operator_at(prometheus_url)``: ``ripcord run`` for the test's namespace, under the shipped
     RBAC, with an operator configuration whose only Prometheus is ``prometheus_url``."""
-    started: list[OperatorProcess] = []
-
-    def start(prometheus_url: str) -> OperatorProcess:
-        config = write_operator_config(tmp_path / f"ripcord-{len(started)}.yaml", prometheus_url)
-        proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace,
-                               tmp_path / f"operator-at-{len(started)}.log", config).start()
-        started.append(proc)
-        return proc
-
-    yield start
-    failed = getattr(request.node, "rep_call", None)
-    for proc in started:
-        proc.stop()
-        if failed is not None and failed.failed:
-            print(f"\n--- operator log ({proc.log_path}) ---\n{proc.log_tail(80)}")
+    return lambda prometheus_url: operator_factory(prometheus_url=prometheus_url)
