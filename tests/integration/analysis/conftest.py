@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from sandbox.gateway.client import GatewayClient, summarize
-from tests.integration.support import OperatorProcess, Releases, wait_for, write_operator_config
+from tests.integration.support import OperatorProcess, Releases, wait_for
 
 PROMETHEUS_BIN = "/usr/bin/prometheus"
 
