@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from ripcord.api.times import parse_time  # noqa: F401 - re-exported for the CLI modules
+
 Obj = Mapping[str, Any]
 
 
@@ -57,17 +59,6 @@ def metric_spec(release: Obj, name: Optional[str]) -> Optional[Obj]:
 
 # ---------------------------------------------------------------------------- time
 
-def parse_time(text: Any) -> Optional[dt.datetime]:
-    """RFC 3339 as the operator and the API server write it (``Z``, 0-6 fraction digits)."""
-    if isinstance(text, dt.datetime):
-        return text if text.tzinfo else text.replace(tzinfo=dt.timezone.utc)
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 def clock(t: Optional[dt.datetime]) -> str:

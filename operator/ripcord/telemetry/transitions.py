@@ -18,6 +18,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Mapping, Optional, Union
 
+from ripcord.api import times
+
 Status = Mapping[str, Any]
 
 # Reasons that are a person's decision, not a detection by the operator.
@@ -70,15 +72,8 @@ class Snapshot:
 
 def parse_time(text: Any) -> Optional[float]:
     """RFC 3339 (``2026-11-28T08:00:00.12Z``) to unix seconds; None when absent or unreadable."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.timestamp()
+    t = times.parse_time(text) if isinstance(text, str) else None
+    return t.timestamp() if t is not None else None
 
 
 def _map(value: Any) -> Mapping[str, Any]:
