@@ -15,7 +15,6 @@ know.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any, Mapping, Optional, Union
 
 from ripcord.api import times
