@@ -29,7 +29,7 @@ from sandbox.releases import Releases
 from . import release as rel
 from .baseline import HEALTH_RPS, Baseline, UndoAfterHealthFails
 from .cluster import Loads, Operator, install, reset_namespace
-from .console import Console, DemoError, wait, wait_all
+from .console import Console, DemoError, wait_all
 from .figures import window_length
 from .timeline import parse_time, rollback_text
 

@@ -111,7 +111,7 @@ class Releases:
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         name = body["metadata"]["name"]
         try:
-            cur = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
+            self.custom.get_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name)
         except ApiException as exc:
             if exc.status != 404:
                 raise

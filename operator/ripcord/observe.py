@@ -25,9 +25,6 @@ from ripcord.traffic.gateway_api import ROUTE_GROUP, ROUTE_VERSION
 
 log = logging.getLogger("ripcord.observe")
 
-AnalyzeFn = Callable[..., AnalysisResult]
-
-
 def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:

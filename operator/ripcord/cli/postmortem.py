@@ -243,7 +243,7 @@ class _Report:
                 f"version {self.version} {what} — {day}\n")
 
     def summary(self) -> str:
-        s = [f"### Executive Summary\n"]
+        s = ["### Executive Summary\n"]
         start = f"{stamp(self.started)} UTC" if self.started else "an unrecorded time"
         text = (f"On {start}, version {self.version} of release `{self.name}` (namespace `{self.ns}`) started a "
                 f"canary rollout (rollout {self.id}) beside the stable version {self.previous_stable}.")
