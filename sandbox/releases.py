@@ -84,14 +84,17 @@ def demo_template(version: str, *, env: Optional[dict[str, str]] = None, readine
 def release_manifest(name: str, version: str, *, provider: str = "replicas", replicas: int = 2,
                      env: Optional[dict[str, str]] = None, analysis: Optional[dict[str, Any]] = None,
                      **spec: Any) -> dict[str, Any]:
+    checks: dict[str, Any] = {"interval": "2s", "stepDuration": "4s", "postPromotionWatch": "6s", "metrics": [],
+                              **(analysis or {})}
+    if checks["metrics"] == []:
+        checks.setdefault("podHealthOnly", True)
     body: dict[str, Any] = {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Release", "metadata": {"name": name},
         "spec": {"version": version, "replicas": replicas, "template": demo_template(version, env=env),
                  "service": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
                  "traffic": {"provider": provider},
                  "steps": [20, 50],
-                 "analysis": {"interval": "2s", "stepDuration": "4s", "postPromotionWatch": "6s",
-                              "metrics": [], **(analysis or {})}},
+                 "analysis": checks},
     }
     if provider == "gateway-api":
         body["spec"]["traffic"]["gatewayRef"] = {"name": "sandbox-gateway", "namespace": "default"}

@@ -13,8 +13,9 @@ gates the whole operator on a Lease, the way client-go's ``leaderelection`` does
   (< lease duration) it gives up leadership *before* anybody else may take over, so two
   replicas never act at once: the follower waits at least ``lease_duration`` after the
   last renewal it saw, the leader stops at ``renew_deadline`` after its last renewal.
-- Losing leadership is final for the process: ``on_stopped_leading`` is called (the
-  operator edge exits, Kubernetes restarts the container as a fresh candidate).
+- Losing leadership stops the operator's work (``on_stopped_leading``): every write is
+  fenced by ``still_leading()``, Kopf and the scheduler stop, in-flight reconciles end, and
+  the process campaigns again as a fresh candidate (``run_as_leader``); it does not exit.
 - A clean shutdown releases the Lease (empty holder), so the standby takes over within
   one ``retry_period`` instead of a whole lease duration.
 
@@ -39,7 +40,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable, Optional, Protocol, TypeVar
+from typing import Any, Callable, Optional, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class LeaderElector:
     """Campaign for the Lease in a background thread; ``is_leader`` is set while leading.
 
     Call ``start()``; wait on ``is_leader`` (or get ``on_started_leading``); act only while
-    ``still_leading()``; on ``on_stopped_leading`` stop acting at once (exit). After the
+    ``still_leading()``; on ``on_stopped_leading`` stop acting at once. After the
     operator has stopped acting, ``stop(release=True)`` hands the Lease over.
     """
 
@@ -383,51 +384,84 @@ class LeaderElector:
         return self.is_leader.is_set()
 
 
-T = TypeVar("T")
+class NotLeading(Exception):
+    """Raised by a fence when this replica may not write to the cluster now."""
 
 
-def run_as_leader(run: Callable[[], T], *, elector: LeaderElector, liveness_url: Optional[str] = None,
-                  on_change: Optional[Callable[[bool], None]] = None,
-                  exit: Callable[[int], Any] = os._exit) -> T:
-    """Wait as a standby until ``elector`` leads, then call ``run()`` (e.g. ``kopf.run``).
+def fence_for(elector: Callable[[], Optional[LeaderElector]]) -> Callable[[], None]:
+    """A fence for every write: passes only while the current elector leads *now* (renewed within
+    the renew deadline). A write that passes finishes within the client's timeout, which is
+    shorter than lease duration minus renew deadline: it lands before any other replica leads."""
+    def check() -> None:
+        e = elector()
+        if e is None or not e.still_leading():
+            raise NotLeading("this replica does not hold the leader Lease")
+    return check
 
-    - While standing by, ``liveness_url`` (the ``--liveness`` address Kopf will serve once
-      it runs) answers 200 as long as the campaign thread is alive; it is freed right
-      before ``run()`` starts.
-    - Losing the Lease calls ``exit(1)`` at once, from the election thread: nothing the
-      operator was doing may continue once another replica may have started.
-      Kubernetes restarts the container, which campaigns again as a standby.
-    - When ``run()`` returns (a clean shutdown, e.g. SIGTERM handled by Kopf), the Lease is
-      released so the standby takes over within about one retry period.
+
+def run_as_leader(run: Callable[[threading.Event], Any], *, make_elector: Callable[[], LeaderElector],
+                  liveness_url: Optional[str] = None, on_change: Optional[Callable[[bool], None]] = None,
+                  on_elector: Optional[Callable[[Optional[LeaderElector]], None]] = None) -> None:
+    """Campaign; while leading, ``run(stop)`` (e.g. ``kopf.run``); campaign again after losing the Lease.
+
+    - While standing by, ``liveness_url`` answers 200 as long as the campaign thread is alive.
+    - Losing the Lease (an API server outage longer than the renew deadline, or another
+      holder) sets ``stop``: the operator stops taking work, the reconciles in flight end
+      (their writes are refused by the fence from that moment), ``run`` returns, and this
+      process campaigns again as a standby. It does not exit: a short outage costs a
+      failover, never a CrashLoopBackOff.
+    - When ``run`` returns by itself (SIGTERM), the Lease is released once in-flight work has
+      stopped, so the standby takes over within about one retry period.
     """
-    def started() -> None:
-        if on_change is not None:
-            on_change(True)
+    while True:
+        elector = make_elector()
+        stop = threading.Event()
+        lost = threading.Event()
 
-    def lost(why: str) -> None:
-        if on_change is not None:
-            on_change(False)
-        log.critical("leader election: leadership lost (%s); exiting so that only one replica acts", why)
-        logging.shutdown()
-        exit(1)
+        def started() -> None:
+            if on_change is not None:
+                on_change(True)
 
-    elector.on_started_leading, elector.on_stopped_leading = started, lost
-    health = None
-    if liveness_url:
-        from ripcord.telemetry.health import StandbyHealth
-        health = StandbyHealth(liveness_url, check=elector.alive).start()
-    elector.start()
-    log.info("leader election: %s is a standby until it holds the Lease", elector.identity)
-    try:
-        if not elector.wait_for_leadership():
-            raise RuntimeError("leader election stopped before this replica led")
-    finally:
-        if health is not None:
+        def stopped(why: str, stop: threading.Event = stop, lost: threading.Event = lost) -> None:
+            if on_change is not None:
+                on_change(False)
+            log.error("leader election: leadership lost (%s); stopping all work, then campaigning again", why)
+            lost.set()
+            stop.set()
+
+        elector.on_started_leading, elector.on_stopped_leading = started, stopped
+        if on_elector is not None:
+            on_elector(elector)
+        health = StandbyHealthOrNone(liveness_url, elector.alive)
+        elector.start()
+        log.info("leader election: %s is a standby until it holds the Lease", elector.identity)
+        try:
+            if not elector.wait_for_leadership():
+                raise RuntimeError("leader election stopped before this replica led")
+        finally:
             health.stop()
-    try:
-        return run()
-    finally:
-        elector.stop(release=True)
+        try:
+            run(stop)
+        finally:
+            elector.stop(release=not lost.is_set())
+            if on_elector is not None:
+                on_elector(None)
+        if not lost.is_set():
+            return
+
+
+class StandbyHealthOrNone:
+    """The standby's liveness endpoint, when one is configured."""
+
+    def __init__(self, url: Optional[str], check: Callable[[], bool]) -> None:
+        self._health = None
+        if url:
+            from ripcord.telemetry.health import StandbyHealth
+            self._health = StandbyHealth(url, check=check).start()
+
+    def stop(self) -> None:
+        if self._health is not None:
+            self._health.stop()
 
 
 def kubernetes_elector(api_client: Any, *, namespace: str, name: str = "ripcord-operator",

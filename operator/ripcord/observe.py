@@ -1,29 +1,46 @@
-"""Gather what the engine needs to decide, from the cluster and Prometheus.
+"""Carry out the engine's read plan: what the engine needs to decide, from the caches and Prometheus.
 
-Reads only. Everything that can fail slowly (Prometheus) is bounded inside the analyzer;
-everything else is a handful of GETs and LISTs against the API server.
+Reads only, and only what :func:`ripcord.engine.reads.plan_reads` asked for. The objects a
+Release owns come from the watch-fed stores (no API request); the API is asked only for a
+new template's dry run (once per template), the data of referenced ConfigMaps/Secrets when
+they changed, and a ``workloadRef`` Deployment until it is adopted. Prometheus is asked
+only when an analysis is due, within the analyzer's own deadline.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 from pydantic import ValidationError
 
-from ripcord.actuate.kube import HASH_ANNOTATION, VERSION_ANNOTATION, Actuator
-from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
-from ripcord.api.template import referenced_objects, template_hash
-from ripcord.engine.decide import parse_iso, traffic_intent
-from ripcord.engine.observed import ACTIONS, AdoptView, AnalysisResult, HealthBreach, Observed, Request, SlotView
-from ripcord.engine.plan import SlotIntent
+from ripcord.analysis import health
+from ripcord.api.models import ReleaseSpec, ReleaseStatus
+from ripcord.api.template import template_hash
+from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, SLOT_LABEL, SLOTS, VERSION_ANNOTATION,
+                              TrafficIntent, action_annotation, app_service_name, controller_uid, deployment_name,
+                              other_slot, slot_service_name)
+from ripcord.engine.observed import (AdoptView, AnalysisResult, Collision, HealthBreach, HealthView, Observed,
+                                     Preflight, Request, SlotView)
+from ripcord.engine.reads import AnalysisRead, HealthRead, plan_reads
+from ripcord.kube.stores import Stores
 from ripcord.traffic import provider_for
-from ripcord.traffic.base import RELEASE_LABEL, SLOT_LABEL, deployment_name, other_slot
-from ripcord.traffic.gateway_api import ROUTE_GROUP, ROUTE_VERSION
 
 log = logging.getLogger("ripcord.observe")
+
+SpecCheck = Callable[[str, ReleaseSpec], Optional[str]]  # (namespace, spec) -> why it may not be used
+
+
+class Hasher(Protocol):
+    def hash(self, namespace: str, release: str, template: Mapping[str, Any]) -> str: ...
+
+
+class Checker(Protocol):
+    def check(self, namespace: str, release: str, slot: str, template: Mapping[str, Any], template_hash: str,
+              version: str) -> Optional[str]: ...
+
 
 def describe_validation_error(exc: ValidationError) -> str:
     parts = []
@@ -33,211 +50,185 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class Observer:
-    def __init__(self, api_client: client.ApiClient, *, analyzer: Any = None,
-                 check_prometheus: Optional[Callable[[ReleaseSpec], Optional[str]]] = None) -> None:
-        self.api = api_client
-        self.core = client.CoreV1Api(api_client)
-        self.apps = client.AppsV1Api(api_client)
-        self.custom = client.CustomObjectsApi(api_client)
-        self.analyzer = analyzer
-        self.check_prometheus = check_prometheus
+class PlainHasher:
+    """Hashes templates that reference no ConfigMap or Secret (tests, tools)."""
 
-    def observe(self, release: Mapping[str, Any], now: dt.datetime) -> Observed:
+    def hash(self, namespace: str, release: str, template: Mapping[str, Any]) -> str:
+        return template_hash(template, None)
+
+
+class Observer:
+    def __init__(self, api: client.ApiClient, stores: Stores, *, hasher: Hasher, checker: Checker,
+                 analyzer: Any = None, check_spec: Optional[SpecCheck] = None) -> None:
+        self.apps = client.AppsV1Api(api)
+        self.api = api
+        self.stores = stores
+        self.hasher = hasher
+        self.checker = checker
+        self.analyzer = analyzer
+        self.check_spec = check_spec
+        self.foreign: dict[tuple[str, str], list[Collision]] = {}  # (ns, release) -> found at create time
+
+    def observe(self, release: Mapping[str, Any], now: dt.datetime, delivered: frozenset[str] = frozenset()) -> Observed:
         meta = release["metadata"]
         ns, name = meta["namespace"], meta["name"]
         status = ReleaseStatus.model_validate(release.get("status") or {})
-        base = dict(name=name, namespace=ns, now=now, generation=int(meta.get("generation") or 0), status=status)
+        base = dict(name=name, namespace=ns, now=now, generation=int(meta.get("generation") or 0), status=status,
+                    deleting=bool(meta.get("deletionTimestamp")), delivered=delivered)
         try:
             spec = ReleaseSpec.model_validate(release.get("spec") or {})
         except ValidationError as exc:
             return Observed(**base, spec=None, spec_error=describe_validation_error(exc))
-        if self.check_prometheus is not None and (problem := self.check_prometheus(spec)):
+        if self.check_spec is not None and (problem := self.check_spec(ns, spec)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
 
-        slots = {s: self._slot(ns, deployment_name(name, s), s) for s in ("a", "b")}
-        desired_hash = self._template_hash(ns, spec.template) if spec.template is not None else None
-        adopt = self._adopt(ns, spec) if spec.workload_ref is not None else None
-        requests = self._requests(meta.get("annotations") or {})
-
-        ro = status.rollout
-        intent = traffic_intent(status)
-        effective = None
-        if intent is not None and (ro is not None or status.stable is not None):
-            effective = self._effective_weight(ns, name, spec, intent)
-
-        breach = None
-        if ro is not None and ro.state in ("Progressing", "Promoting") and status.canary is not None:
-            breach = self._health(ns, name, status.canary.slot, spec, parse_iso(ro.started_at), now)
-        elif ro is not None and ro.state == "Watching" and status.stable is not None:
-            breach = self._health(ns, name, status.stable.slot, spec, parse_iso(ro.started_at), now)
-
+        reads = plan_reads(status, spec, now, name)
+        desired = self.hasher.hash(ns, name, spec.template) if reads.template and spec.template is not None else None
         template_error = preflight = None
-        starting = status.stable is None or (
-            ro is None and desired_hash not in (None, status.stable.template_hash, status.stalled_template_hash))
-        if starting and spec.template is not None:
-            template_error = self._dry_run(ns, name, spec, status, desired_hash)
-            if status.stable is not None and self.analyzer is not None and template_error is None:
+        if desired is not None and reads.new_template_unless is not None and desired not in reads.new_template_unless:
+            slot = other_slot(status.stable.slot) if status.stable else "a"
+            assert spec.template is not None
+            template_error = self.checker.check(ns, name, slot, spec.template, desired, spec.version)
+            if reads.preflight and template_error is None and status.stable is not None:
                 preflight = self._preflight(ns, name, spec, status)
-        if ro is not None and desired_hash not in (None, status.canary.template_hash if status.canary else None,
-                                                   status.stable.template_hash if status.stable else None):
-            template_error = self._dry_run(ns, name, spec, status, desired_hash)
+        return Observed(
+            **base, spec=spec, desired_hash=desired, template_error=template_error,
+            slots={s: self._slot(ns, name, s) for s in SLOTS},
+            effective_weight=self._effective_weight(ns, name, spec, reads.traffic) if reads.traffic else None,
+            health=self._health(ns, name, spec, reads.health, now) if reads.health else HealthView(),
+            analysis=self._analyze(ns, name, spec, reads.analysis, now) if reads.analysis else None,
+            requests=self._requests(meta.get("annotations") or {}),
+            adopt=self._adopt(ns, name, reads.adopt) if reads.adopt else None,
+            preflight=preflight, collisions=tuple(self._collisions(release, spec)))
 
-        analysis = self._analyze_if_due(ns, name, spec, status, now)
-        return Observed(**base, spec=spec, desired_hash=desired_hash, template_error=template_error, slots=slots,
-                        effective_weight=effective, health_breach=breach, analysis=analysis, requests=requests,
-                        adopt=adopt, preflight=preflight)
+    # ---------------------------------------------------------------- from the stores
 
-    # ---------------------------------------------------------------- pieces
+    def _slot(self, ns: str, release: str, slot: str) -> SlotView:
+        d = self.stores.deployments.get(ns, deployment_name(release, slot))
+        if d is None or (d["metadata"].get("labels") or {}).get(SLOT_LABEL) != slot:
+            return SlotView(slot=slot)
+        ann = d["metadata"].get("annotations") or {}
+        st = d.get("status") or {}
+        rolled_out = (st.get("observedGeneration") or 0) >= (d["metadata"].get("generation") or 0)
+        updated, ready, total = st.get("updatedReplicas") or 0, st.get("readyReplicas") or 0, st.get("replicas") or 0
+        current_ready = ready if rolled_out and updated == total else min(ready, updated) if rolled_out else 0
+        return SlotView(slot=slot, exists=True, template_hash=ann.get(HASH_ANNOTATION),
+                        version=ann.get(VERSION_ANNOTATION), replicas=(d.get("spec") or {}).get("replicas") or 0,
+                        ready=current_ready)
 
-    def _slot(self, ns: str, name: str, slot: str) -> SlotView:
+    def _effective_weight(self, ns: str, release: str, spec: ReleaseSpec, intent: TrafficIntent) -> Optional[float]:
+        provider = provider_for(spec.traffic.provider)
+        fetched: dict[str, Any] = {}
+        if spec.traffic.provider == "gateway-api":
+            route = self.stores.routes.get(ns, app_service_name(release))
+            if route is not None:
+                fetched["route"] = route
+        else:
+            svc = self.stores.services.get(ns, app_service_name(release))
+            if svc is not None:
+                fetched["service"] = svc
+                selector = svc["spec"].get("selector") or {}
+                fetched["pods"] = [p for p in self.stores.pods.of_release(ns, release)
+                                   if selector and all((p["metadata"].get("labels") or {}).get(k) == v
+                                                       for k, v in selector.items())]
+        return provider.effective_weight(intent, fetched)
+
+    def _health(self, ns: str, release: str, spec: ReleaseSpec, read: HealthRead, now: dt.datetime) -> HealthView:
+        pods = [p for p in self.stores.pods.of_release(ns, release)
+                if (p["metadata"].get("labels") or {}).get(SLOT_LABEL) == read.slot]
+        breach = health.evaluate(pods, spec.analysis.pod_health, now=now, rolled_out_at=read.since)
+        summary = health.summarise(pods, spec.analysis.pod_health, rolled_out_at=read.since)
+        return HealthView(
+            breach=HealthBreach(gate=breach.gate, pod=breach.pod, message=breach.message) if breach else None,
+            restarts=summary.restarts, not_ready=summary.not_ready,
+            next_deadline=dt.datetime.fromtimestamp(summary.next_deadline, dt.timezone.utc)
+            if summary.next_deadline is not None else None)
+
+    @staticmethod
+    def _requests(annotations: Mapping[str, str]) -> dict[str, Request]:
+        return {a: Request.parse(a, annotations[action_annotation(a)]) for a in ACTIONS  # type: ignore[arg-type]
+                if action_annotation(a) in annotations}
+
+    def _collisions(self, release: Mapping[str, Any], spec: ReleaseSpec) -> list[Collision]:
+        """Objects this Release would write that another owner holds (from the stores, and create-time 409s)."""
+        meta = release["metadata"]
+        ns, name, uid = meta["namespace"], meta["name"], meta.get("uid")
+        wanted = [("Deployment", deployment_name(name, s)) for s in SLOTS] + \
+                 [("Service", slot_service_name(name, s)) for s in SLOTS] + [("Service", app_service_name(name))]
+        if spec.traffic.provider == "gateway-api":
+            wanted.append(("HTTPRoute", app_service_name(name)))
+        found = []
+        for kind, obj_name in wanted:
+            obj = self.stores.by_kind(kind).get(ns, obj_name)
+            if obj is None:
+                continue
+            owner = controller_uid(obj)
+            adoptable = owner is None and (obj["metadata"].get("annotations") or {}).get(ADOPT_ANNOTATION) == name
+            if owner != uid and not adoptable:
+                release_of = (obj["metadata"].get("labels") or {}).get("ripcord.dev/release")
+                who = f"Release {release_of}" if release_of and release_of != name else \
+                    ("another owner" if owner else "no Release (it was not created by Ripcord)")
+                found.append(Collision(kind, obj_name, who))
+        found += [c for c in self.foreign.get((ns, name), []) if not self._cleared(ns, c)]
+        return found
+
+    def _cleared(self, ns: str, c: Collision) -> bool:
+        """A collision found at create time is re-checked (one GET) until the object is gone or handed over."""
         try:
-            d = self.apps.read_namespaced_deployment(name, ns)
+            if c.kind == "Deployment":
+                obj = self.api.sanitize_for_serialization(self.apps.read_namespaced_deployment(c.name, ns))
+            elif c.kind == "Service":
+                obj = self.api.sanitize_for_serialization(client.CoreV1Api(self.api).read_namespaced_service(c.name, ns))
+            else:
+                return False
         except ApiException as exc:
             if exc.status == 404:
-                return SlotView(slot=slot)
+                return True
             raise
-        ann = d.metadata.annotations or {}
-        st = d.status
-        rolled_out = (st.observed_generation or 0) >= (d.metadata.generation or 0)
-        updated, ready, total = st.updated_replicas or 0, st.ready_replicas or 0, st.replicas or 0
-        current_ready = ready if rolled_out and updated == total else min(ready, updated) if rolled_out else 0
-        return SlotView(slot=slot, exists=True, template_hash=ann.get(HASH_ANNOTATION), version=ann.get(VERSION_ANNOTATION),
-                        replicas=d.spec.replicas or 0, ready=current_ready)
+        return controller_uid(obj) is None and bool((obj["metadata"].get("annotations") or {}).get(ADOPT_ANNOTATION))
 
-    def _template_hash(self, ns: str, template: Mapping[str, Any]) -> str:
-        data: dict[tuple[str, str], Any] = {}
-        for kind, obj_name in sorted(referenced_objects(template)):
-            try:
-                if kind == "ConfigMap":
-                    cm = self.core.read_namespaced_config_map(obj_name, ns)
-                    data[(kind, obj_name)] = {"data": cm.data, "binaryData": cm.binary_data}
-                else:
-                    sec = self.core.read_namespaced_secret(obj_name, ns)
-                    data[(kind, obj_name)] = {"data": sec.data}
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-                data[(kind, obj_name)] = None
-        return template_hash(template, data)
+    # ---------------------------------------------------------------- from the API, when planned
 
-    def _adopt(self, ns: str, spec: ReleaseSpec) -> AdoptView:
-        assert spec.workload_ref is not None
+    def _adopt(self, ns: str, release: str, deployment: str) -> AdoptView:
         try:
-            d = self.apps.read_namespaced_deployment(spec.workload_ref.name, ns)
+            d = self.apps.read_namespaced_deployment(deployment, ns)
         except ApiException as exc:
             if exc.status == 404:
                 return AdoptView(exists=False)
             raise
         template = self.api.sanitize_for_serialization(d.spec.template)
-        return AdoptView(exists=True, template=template, template_hash=self._template_hash(ns, template),
+        return AdoptView(exists=True, template=template, template_hash=self.hasher.hash(ns, release, template),
                          replicas=d.spec.replicas or 0)
 
-    @staticmethod
-    def _requests(annotations: Mapping[str, str]) -> dict[str, Request]:
-        return {a: Request.parse(a, annotations[f"ripcord.dev/{a}"]) for a in ACTIONS
-                if f"ripcord.dev/{a}" in annotations}
+    # ---------------------------------------------------------------- from Prometheus, when planned
 
-    def _effective_weight(self, ns: str, name: str, spec: ReleaseSpec, intent: Any) -> Optional[float]:
-        provider = provider_for(spec.traffic.provider)
-        fetched: dict[str, Any] = {}
-        if spec.traffic.provider == "gateway-api":
-            try:
-                fetched["route"] = self.custom.get_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns,
-                                                                            "httproutes", name)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-        else:
-            try:
-                svc = self.core.read_namespaced_service(name, ns)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-                svc = None
-            if svc is not None:
-                fetched["service"] = self.api.sanitize_for_serialization(svc)
-                selector = ",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items())
-                pods = self.core.list_namespaced_pod(ns, label_selector=selector).items if selector else []
-                fetched["pods"] = [self.api.sanitize_for_serialization(p) for p in pods]
-        return provider.effective_weight(intent, fetched)
-
-    def _pods(self, ns: str, release: str, slot: str) -> list[dict[str, Any]]:
-        pods = self.core.list_namespaced_pod(ns, label_selector=f"{RELEASE_LABEL}={release},{SLOT_LABEL}={slot}").items
-        return [self.api.sanitize_for_serialization(p) for p in pods]
-
-    def _health(self, ns: str, release: str, slot: str, spec: ReleaseSpec, since: dt.datetime,
-                now: dt.datetime) -> Optional[HealthBreach]:
-        from ripcord.analysis import health
-        pods = self._pods(ns, release, slot)
-        breach = health.evaluate(pods, spec.analysis.pod_health, now=now, rolled_out_at=since)
-        if breach is None:
+    def _preflight(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus) -> Optional[Preflight]:
+        if self.analyzer is None:
             return None
-        return HealthBreach(gate=breach.gate, pod=breach.pod, message=breach.message)
-
-    def _dry_run(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus,
-                 thash: Optional[str]) -> Optional[str]:
-        """Ask the API server whether the template would make a valid Deployment; nothing is created."""
-        slot = other_slot(status.stable.slot) if status.stable else "a"
-        intent = SlotIntent(slot=slot, replicas=1, template=spec.template, template_hash=thash, version=spec.version)
-        body = Actuator(self.api).deployment_body(ns, name, spec, intent, {
-            "apiVersion": "ripcord.dev/v1alpha1", "kind": "Release", "name": name, "uid": "dry-run"})
-        body["metadata"]["name"] = f"{name}-dry-run"
-        body["metadata"].pop("ownerReferences")
-        try:
-            self.apps.create_namespaced_deployment(ns, body, dry_run="All")
-        except ApiException as exc:
-            if exc.status in (400, 422):
-                return _api_message(exc)
-            if exc.status == 409:
-                return None
-            raise
-        return None
-
-    def _preflight(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus) -> Optional[str]:
         from ripcord.analysis.analyzer import Target
         assert status.stable is not None
         canary_slot = other_slot(status.stable.slot)
         provider = provider_for(spec.traffic.provider)
         weights = spec.weights()
         try:
-            return self.analyzer.preflight(
-                spec.analysis, Target(ns, name, deployment_name(name, canary_slot), deployment_name(name, status.stable.slot)),
+            out = self.analyzer.preflight(
+                spec.analysis, Target(ns, name, deployment_name(name, canary_slot),
+                                      deployment_name(name, status.stable.slot)),
                 weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas)
-        except Exception as exc:  # a pre-flight is advice; it never blocks a rollout
-            log.warning("pre-flight failed: %s", exc)
-            return f"pre-flight unavailable: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a pre-flight is advice; it never blocks a rollout
+            log.warning("%s/%s: pre-flight failed: %s", ns, name, exc)
+            return Preflight(message="pre-flight unavailable: Prometheus could not be read")
+        if isinstance(out, Preflight):
+            return out
+        return Preflight(message=str(getattr(out, "message", out)), feasible=getattr(out, "feasible", None),
+                         fix=getattr(out, "fix", None))
 
-    def _analyze_if_due(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus,
-                        now: dt.datetime) -> Optional[AnalysisResult]:
-        ro, an = status.rollout, status.analysis
-        if ro is None or an is None or an.last_sample_at is None:
-            return None
-        if ro.state == "Progressing" and ro.settled_at is not None and status.canary is not None:
-            canary, stable = status.canary, status.stable
-        elif ro.state == "Watching" and status.previous is not None:
-            canary, stable = status.stable, status.previous
-        else:
-            return None
-        assert canary is not None and stable is not None
-        if now.timestamp() - an.last_sample_at < parse_duration(spec.analysis.interval):
-            return None
-        if not spec.analysis.metrics:
-            return AnalysisResult(verdict="Pass")  # pod-health gates only: nothing else to judge
+    def _analyze(self, ns: str, name: str, spec: ReleaseSpec, read: AnalysisRead, now: dt.datetime) -> AnalysisResult:
         if self.analyzer is None:
             return AnalysisResult(verdict="Unavailable", error="no analyzer configured")
         from ripcord.analysis.analyzer import Target
-        out = self.analyzer.analyze(spec.analysis, Target(ns, name, canary.deployment or deployment_name(name, canary.slot),
-                                                          stable.deployment or deployment_name(name, stable.slot)),
-                                    since=an.last_sample_at, now=now.timestamp(), step=ro.step, weight=float(ro.weight),
-                                    judge_state=an.judge_state, failed_checks=an.failed_checks)
+        out = self.analyzer.analyze(spec.analysis, Target(ns, name, read.canary, read.stable), since=read.since,
+                                    now=now.timestamp(), step=read.step, weight=read.weight,
+                                    judge_state=read.judge_state, failed_checks=read.failed_checks)
         return AnalysisResult(verdict=out.verdict, metrics=tuple(out.metrics), judge_state=out.judge_state,
                               failed_checks=out.failed_checks, failing=out.failing, error=out.error)
-
-
-def _api_message(exc: ApiException) -> str:
-    import json
-    try:
-        return str(json.loads(exc.body).get("message") or exc.reason)
-    except (ValueError, TypeError, AttributeError):
-        return str(exc.reason)

@@ -1,62 +1,94 @@
-"""The Kopf edge: handlers that hand each Release to the reconciler. Thin on purpose.
+"""The Kopf edge: watches that feed the stores and wake Releases. Thin on purpose.
 
-A timer per Release runs one reconcile per tick (observe, decide, record, act). Kopf's
-own bookkeeping uses Ripcord's finalizer and annotation prefix; the status is written by
-the reconciler, never by Kopf.
+Kopf watches the Releases (server-side filtered to this replica's shard) and the objects
+Releases own (server-side filtered by the ``ripcord.dev/release`` label). Every event
+updates a store (``ripcord.kube.stores``) and wakes the Release it concerns; the scheduler
+(``ripcord.runtime.scheduler``) runs the reconciles. Kopf itself writes nothing: there
+are no change handlers, timers or daemons, so it adds no finalizer and no annotation (the
+finalizer is Ripcord's own, written by the reconciler under the leadership fence).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-from typing import Any, Sequence
+from typing import Any, Callable, Optional
 
 import kopf
 
-from ripcord.api.models import GROUP, PLURAL, VERSION
-from ripcord.reconcile import Reconciler
+from ripcord.contract import GROUP, PLURAL, RELEASE_LABEL, ROUTE_GROUP, ROUTE_PLURAL, SHARD_LABEL, VERSION
+from ripcord.runtime.app import Runtime
 
 log = logging.getLogger("ripcord.operator")
 
-FINALIZER = "ripcord.dev/finalizer"
-TICK_S = float(os.environ.get("RIPCORD_TICK_SECONDS", "1.0"))
-
-_state: dict[str, Any] = {}
-
-
-def install(reconciler: Reconciler, namespaces: Sequence[str] = ()) -> None:
-    _state["reconciler"] = reconciler
-    _state["namespaces"] = list(namespaces)
+_factory: dict[str, Callable[[], Runtime]] = {}
+_runtime: dict[str, Runtime] = {}
+OWNED = {"Deployment": ("apps", "v1", "deployments"), "Service": ("", "v1", "services"),
+         "Pod": ("", "v1", "pods"), "HTTPRoute": (ROUTE_GROUP, "v1", ROUTE_PLURAL)}
 
 
-def _reconciler() -> Reconciler:
-    return _state["reconciler"]
+def install(factory: Callable[[], Runtime]) -> None:
+    """``factory`` builds the runtime at each operator start (each leadership term)."""
+    _factory["runtime"] = factory
+
+
+def runtime() -> Runtime:
+    return _runtime["current"]
+
+
+def release_selector(shard: Optional[str]) -> str:
+    """The Releases a shard reconciles: its label value, or (the default shard) those without the label."""
+    return f"{SHARD_LABEL}={shard}" if shard else f"!{SHARD_LABEL}"
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    settings.persistence.finalizer = FINALIZER
+async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    rt = _factory["runtime"]()
+    _runtime["current"] = rt
+    settings.persistence.finalizer = "ripcord.dev/kopf"  # never used: no handler needs a Kopf finalizer
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="ripcord.dev")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="ripcord.dev", key="last-handled-configuration")
-    settings.posting.level = logging.WARNING  # Ripcord posts its own Events
-    settings.watching.server_timeout = 60
-    settings.watching.client_timeout = 90
-    settings.execution.max_workers = int(os.environ.get("RIPCORD_WORKERS", "8"))
-    if _state.get("namespaces") and not any(ch in n for n in _state["namespaces"] for ch in "*?!,"):
+    settings.posting.enabled = False  # Ripcord posts its own Events, from the outbox
+    settings.watching.server_timeout = 240  # the API server ends each watch, Kopf reconnects
+    settings.watching.client_timeout = 300  # a watch silent for longer is abandoned (no hung stream)
+    settings.watching.connect_timeout = 10
+    settings.networking.request_timeout = 30
+    settings.watching.label_selectors[GROUP, PLURAL] = release_selector(rt.settings.shard)
+    for group, _version, plural in OWNED.values():
+        settings.watching.label_selectors[(group, plural) if group else plural] = RELEASE_LABEL
+    if rt.settings.namespaces and not any(ch in n for n in rt.settings.namespaces for ch in "*?!,"):
         settings.scanning.disabled = True  # exact namespaces: no need to list them (a namespaced install cannot)
+    rt.tracker.start()
+    rt.scheduler.start()
+    asyncio.create_task(_relist_forever(rt))
+
+
+async def _relist_forever(rt: Runtime) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(rt.settings.resync_s)
+        try:
+            await loop.run_in_executor(None, rt.relist)
+        except Exception:  # noqa: BLE001 - the next period tries again
+            log.exception("relist failed")
 
 
 @kopf.on.cleanup()
-def cleanup(**_: Any) -> None:
-    notifier = _reconciler().notifier
-    if notifier is not None and hasattr(notifier, "close"):
-        notifier.close(10)
+async def cleanup(**_: Any) -> None:
+    """Stop taking work and wait for the reconciles in flight, then stop the other threads."""
+    rt = _runtime.get("current")
+    if rt is None:
+        return
+    await rt.scheduler.stop()
+    rt.stop_threads()
+    if rt.notifier is not None and hasattr(rt.notifier, "close"):
+        await asyncio.get_running_loop().run_in_executor(None, rt.notifier.close, 10)
 
 
 @kopf.on.login(id="login")
 def login(**_: Any) -> kopf.ConnectionInfo:
     """Kopf connects with the same credentials as the reconciler's client (kubeconfig or in-cluster)."""
-    cfg = _reconciler().api_client.configuration
+    cfg = runtime().api.configuration
     token = (cfg.api_key or {}).get("authorization") or (cfg.api_key or {}).get("BearerToken")
     scheme = None
     if token and " " in token:
@@ -66,11 +98,42 @@ def login(**_: Any) -> kopf.ConnectionInfo:
                                certificate_path=cfg.cert_file, private_key_path=cfg.key_file)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=TICK_S, sharp=False, backoff=1.0)
-def reconcile(name: str, namespace: str, **_: Any) -> None:
-    _reconciler().reconcile(namespace, name)
+@kopf.on.probe(id="watches")
+def watches(**_: Any) -> str:
+    """Liveness: the probe fails (HTTP 500) when a watch this operator runs itself has died."""
+    rt = runtime()
+    if not rt.tracker.alive():
+        raise RuntimeError("the ConfigMap/Secret metadata watch stopped")
+    return "ok"
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL, id="deletion-policy", backoff=2.0)
-def deleted(body: kopf.Body, **_: Any) -> None:
-    _reconciler().release_deleted(dict(body))
+# ------------------------------------------------------------------ watch events -> stores -> wakes
+
+@kopf.on.event(GROUP, VERSION, PLURAL, id="releases")
+async def release_event(event: kopf.RawEvent, **_: Any) -> None:
+    rt = runtime()
+    obj = event["object"]
+    meta = obj.get("metadata") or {}
+    ns, name = meta.get("namespace", ""), meta.get("name", "")
+    rt.stores.releases.apply(event.get("type"), obj)
+    if event.get("type") == "DELETED":
+        rt.scheduler.forget(ns, name)
+        rt.reconciler.forget((ns, name))
+        if rt.metrics is not None:
+            rt.metrics.forget(ns, name)
+    else:
+        rt.scheduler.wake(ns, name)
+
+
+def _owned(kind: str) -> Callable[..., Any]:
+    async def handler(event: kopf.RawEvent, **_: Any) -> None:
+        rt = runtime()
+        for ns, release in rt.stores.by_kind(kind).apply(event.get("type"), event["object"]):
+            rt.scheduler.wake(ns, release)
+    handler.__name__ = f"{kind.lower()}_event"
+    return handler
+
+
+for _kind, (_group, _version, _plural) in OWNED.items():
+    kopf.on.event(_group, _version, _plural, id=_kind.lower() + "s",
+                  labels={RELEASE_LABEL: kopf.PRESENT})(_owned(_kind))

@@ -13,13 +13,13 @@ from ripcord.api.models import ReleaseSpec
 log = logging.getLogger("ripcord.wiring")
 
 
-def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[Any, Optional[Callable[[ReleaseSpec], Optional[str]]]]:
+def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[Any, Optional[Callable[[str, ReleaseSpec], Optional[str]]]]:
     from ripcord.config import load_config
     cfg = load_config(config_path)
     from ripcord.analysis.analyzer import Analyzer
     analyzer = Analyzer(cfg, secret_reader=secret_reader(api_client, cfg.namespace))
 
-    def check(spec: ReleaseSpec) -> Optional[str]:
+    def check(namespace: str, spec: ReleaseSpec) -> Optional[str]:
         try:
             cfg.find_prometheus(spec.analysis.prometheus)
         except Exception as exc:  # NotAllowed and friends: a clear message for the condition

@@ -128,3 +128,32 @@ def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, 
 
 #: The name the operator's observer calls.
 evaluate = check_pod_health
+
+
+@dataclasses.dataclass(frozen=True)
+class HealthSummary:
+    """What holds exposure back without failing the canary: restarts so far, pods not Ready now."""
+
+    restarts: int  # container restarts summed over the live pods
+    not_ready: tuple[str, ...]  # live pods not Ready, by name
+    next_deadline: Optional[float]  # unix time just after the first not-ready pod breaches readyDeadline
+
+
+def summarise(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *,
+              rolled_out_at: float | dt.datetime) -> HealthSummary:
+    rolled_out_at = _seconds(rolled_out_at)
+    deadline = parse_duration(spec.ready_deadline)
+    restarts, not_ready, deadlines = 0, [], []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp") or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        restarts += sum(int(cs.get("restartCount") or 0) for cs in _containers(pod))
+        ready = _ready_condition(pod)
+        if ready is not None and ready.get("status") == "True":
+            continue
+        not_ready.append(meta.get("name", "?"))
+        since = max(t for t in (rolled_out_at, _time(meta.get("creationTimestamp")),
+                                _time((ready or {}).get("lastTransitionTime"))) if t is not None)
+        deadlines.append(since + deadline + 0.05)  # the gate breaches once the deadline is *exceeded*
+    return HealthSummary(restarts, tuple(sorted(not_ready)), min(deadlines) if deadlines else None)

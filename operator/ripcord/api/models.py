@@ -11,10 +11,9 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-GROUP = "ripcord.dev"
-VERSION = "v1alpha1"
-KIND = "Release"
-PLURAL = "releases"
+from ripcord.contract import GROUP, KIND, PLURAL, VERSION
+
+__all__ = ["GROUP", "KIND", "PLURAL", "VERSION"]  # re-exported: the CRD module and older callers name them here
 
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -150,6 +149,9 @@ class AnalysisSpec(Model):
     post_promotion_watch: str = Duration("60s", "previous stable kept warm; a breach moves traffic straight back")
     max_duration: str = Duration("1h", "longest a rollout may run without a verdict; then it holds (never promotes)")
     metrics_unavailable_limit: str = Duration("120s", "roll back when metrics stay unavailable this long")
+    pod_health_only: bool = Field(
+        False, description="with metrics: [], promote on pod health alone; without it an empty metrics list "
+        "is refused (no metric would judge the canary)")
 
     @field_validator("metrics")
     @classmethod
@@ -158,6 +160,16 @@ class AnalysisSpec(Model):
         if len(set(names)) != len(names):
             raise ValueError(f"metric names must be unique: {names}")
         return v
+
+    @model_validator(mode="after")
+    def _judged_by_something(self) -> "AnalysisSpec":
+        if not self.metrics and not self.pod_health_only:
+            raise ValueError("metrics is empty, so no metric would judge the canary; add metrics, or set "
+                             "podHealthOnly: true to promote on pod health alone")
+        if self.metrics and self.pod_health_only:
+            raise ValueError("podHealthOnly: true promotes on pod health alone, but metrics are given; "
+                             "remove one or the other")
+        return self
 
 
 class WebhookSpec(Model):
@@ -258,6 +270,7 @@ class AnalysisStatus(Model):
     metrics: list[MetricResult] = Field(default_factory=list)
     since: Optional[float] = Field(None, description="unix time the evidence so far starts from")
     last_sample_at: Optional[float] = None
+    attempted_at: Optional[float] = Field(None, description="unix time of the last analysis, whatever its verdict")
     unavailable_since: Optional[str] = None
     failed_checks: int = 0
     preflight: Optional[str] = None
@@ -265,7 +278,8 @@ class AnalysisStatus(Model):
 
 
 class RollbackReason(Model):
-    kind: Literal["Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted"]
+    kind: Literal["Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted",
+                  "Superseded"]
     message: str
     metric: Optional[str] = None
     value: Optional[float] = None
@@ -285,7 +299,7 @@ class HistoryEntry(Model):
     id: int
     version: str
     template_hash: str
-    outcome: Literal["Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed"]
+    outcome: Literal["Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed"]
     started_at: str
     ended_at: Optional[str] = None
     step_reached: int = 0
@@ -309,6 +323,20 @@ class RolloutStatus(Model):
     held: bool = Field(False, description="no verdict by analysis.maxDuration: holding, never promoting")
     promote_requested: bool = False
     reason: Optional[RollbackReason] = None
+    restarts_at_step: int = Field(0, description="canary container restarts when this step began: the step "
+                                  "does not advance while they grow or a canary pod is not ready")
+
+
+class OutboxItem(Model):
+    """An Event or a notification recorded with the transition that caused it, delivered until acknowledged."""
+
+    key: str = Field(..., description="unique per Release; the idempotency key receivers deduplicate on")
+    kind: Literal["Event", "Notification"]
+    reason: str = Field(..., description="Event reason, or the notification's event (rollback, promotion...)")
+    message: str = ""
+    type: Literal["Normal", "Warning"] = "Normal"
+    rollout_id: Optional[int] = None
+    at: str
 
 
 class Acknowledged(Model):
@@ -337,3 +365,6 @@ class ReleaseStatus(Model):
     acknowledged: Acknowledged = Field(default_factory=Acknowledged)
     history: list[HistoryEntry] = Field(default_factory=list, max_length=20)
     next_rollout_id: int = 1
+    outbox: list[OutboxItem] = Field(default_factory=list, description="Events and notifications not yet delivered")
+    next_outbox_seq: int = 1
+    adopted: Optional[str] = Field(None, description="workloadRef: the adopted Deployment, once scaled to zero")

@@ -1,8 +1,9 @@
 """`ripcord run`: the operator process. `ripcord crd`: print the CRD.
 
-Kopf does the watching; this wires the reconciler (Kubernetes client, analyzer, notifier)
-into it, and sets the things Kopf must not default: finalizer, annotation prefixes,
-standalone mode (one active replica; leader election gates it, not Kopf's peering).
+Kopf does the watching; this builds the runtime (a bounded Kubernetes client, the analyzer,
+the notifier, the stores and the scheduler) for each operator start, and runs Kopf in
+standalone mode: one active replica per shard, gated by a Lease (``--leader-elect``), not by
+Kopf's peering.
 """
 from __future__ import annotations
 
@@ -31,59 +32,65 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--leader-elect", action="store_true", help="act only while holding the Lease")
     run.add_argument("--lease-name", default="ripcord-operator")
     run.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "ripcord-system"))
+    run.add_argument("--shard", default=os.environ.get("RIPCORD_SHARD", ""),
+                     help="reconcile only Releases labelled ripcord.dev/shard=SHARD (default: those without the "
+                     "label); each shard has its own Lease")
+    run.add_argument("--workers", type=int, default=int(os.environ.get("RIPCORD_WORKERS", "8")),
+                     help="reconciles run at once (default 8)")
+    run.add_argument("--resync-seconds", type=float, default=float(os.environ.get("RIPCORD_RESYNC_SECONDS", "300")),
+                     help="a Release at rest is reconciled at least this often (default 300)")
     sub.add_parser("crd", help="print the Release CRD")
     return p
 
 
-def _api_client(kubeconfig: Optional[str]) -> Any:
-    from kubernetes import client, config
-    if kubeconfig:
-        os.environ["KUBECONFIG"] = kubeconfig  # Kopf logs in from the same file
-        config.load_kube_config(config_file=kubeconfig)
-    else:
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            config.load_kube_config()
-    return client.ApiClient()
-
-
-def build_reconciler(api_client: Any, config_path: Optional[str]) -> Any:
-    from ripcord.reconcile import Reconciler
-    from ripcord.telemetry import default_metrics
-    from ripcord.wiring import analyzer_and_checks, notifier_for
-    analyzer, check = analyzer_and_checks(api_client, config_path)
-    return Reconciler(api_client, analyzer=analyzer, check_prometheus=check,
-                      notifier=notifier_for(api_client, config_path), metrics=default_metrics())
-
-
 def run(args: argparse.Namespace) -> int:
     import kopf
+
+    from ripcord import operator as edge
+    from ripcord.kube.client import api_client
+    from ripcord.runtime.app import Settings, build
+    from ripcord.telemetry import default_metrics, start_metrics_server
+    from ripcord.wiring import analyzer_and_checks, notifier_for
+
     kopf.configure(verbose=args.verbose,
                    log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)
     if not args.verbose:
-        # "Timer 'reconcile' succeeded" once a second per Release drowns the transitions Ripcord logs.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    api_client = _api_client(args.kubeconfig)
-    from ripcord import operator as edge
-    from ripcord.telemetry import default_metrics, start_metrics_server
     metrics = default_metrics()
-    namespaces = args.namespace or []
-    edge.install(build_reconciler(api_client, args.config), namespaces=namespaces)
+    if args.kubeconfig:
+        os.environ["KUBECONFIG"] = args.kubeconfig
+    api = api_client(args.kubeconfig, counter=metrics.kube_request)
+    settings = Settings(namespaces=tuple(args.namespace or ()), shard=args.shard or None,
+                        workers=args.workers, resync_s=args.resync_seconds)
+    analyzer, check = analyzer_and_checks(api, args.config)
+    electors: list[Any] = [None]
+    fence = None
+    if args.leader_elect:
+        from ripcord.leader import fence_for
+        fence = fence_for(lambda: electors[0])
+
+    def runtime() -> Any:
+        kwargs: dict[str, Any] = {"fence": fence} if fence is not None else {}
+        return build(api, settings, analyzer=analyzer, check_spec=check, notifier=notifier_for(api, args.config),
+                     metrics=metrics, **kwargs)
+
+    edge.install(runtime)
     if args.metrics_port:
         start_metrics_server(args.metrics_port, metrics=metrics)
 
-    def operate() -> None:
-        kopf.run(standalone=True, clusterwide=not namespaces, namespaces=namespaces,
-                 liveness_endpoint=args.liveness)
+    def operate(stop: Any = None) -> None:
+        kopf.run(standalone=True, clusterwide=not settings.namespaces, namespaces=list(settings.namespaces),
+                 liveness_endpoint=args.liveness, stop_flag=stop)
 
     if not args.leader_elect:
         metrics.set_leader(True)
         operate()
         return 0
     from ripcord.leader import kubernetes_elector, run_as_leader
-    elector = kubernetes_elector(api_client, namespace=args.lease_namespace, name=args.lease_name)
-    run_as_leader(operate, elector=elector, liveness_url=args.liveness, on_change=metrics.set_leader)
+    lease = args.lease_name + (f"-{args.shard}" if args.shard else "")
+    run_as_leader(operate, make_elector=lambda: kubernetes_elector(api, namespace=args.lease_namespace, name=lease),
+                  liveness_url=args.liveness, on_change=metrics.set_leader,
+                  on_elector=lambda e: electors.__setitem__(0, e))
     return 0
 
 

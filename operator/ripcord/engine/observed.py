@@ -1,4 +1,8 @@
-"""What the engine sees: a snapshot of the world, gathered by the edge, with no I/O left in it."""
+"""What the engine sees: a snapshot of the world, gathered by the edge, with no I/O left in it.
+
+The edge gathers only what :func:`ripcord.engine.reads.plan_reads` asked for; a field the
+read plan did not ask for keeps its empty default.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -6,9 +10,12 @@ import datetime as dt
 from typing import Any, Literal, Mapping, Optional
 
 from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
+from ripcord.contract import ACTIONS
 
 Action = Literal["promote", "abort", "pause", "resume", "retry"]
-ACTIONS: tuple[Action, ...] = ("promote", "abort", "pause", "resume", "retry")
+
+__all__ = ["ACTIONS", "Action", "AdoptView", "AnalysisResult", "Collision", "HealthBreach", "HealthView",
+           "Observed", "Preflight", "Request", "SlotView"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +38,16 @@ class HealthBreach:
 
 
 @dataclasses.dataclass(frozen=True)
+class HealthView:
+    """The judged slot's pods: a breach of a gate, and what holds a step back without failing it."""
+
+    breach: Optional[HealthBreach] = None
+    restarts: int = 0  # container restarts summed over the slot's live pods
+    not_ready: tuple[str, ...] = ()  # live pods not Ready now
+    next_deadline: Optional[dt.datetime] = None  # when a not-ready pod would breach readyDeadline
+
+
+@dataclasses.dataclass(frozen=True)
 class AnalysisResult:
     verdict: Literal["Pass", "Fail", "Inconclusive", "Unavailable"]
     metrics: tuple[MetricResult, ...] = ()
@@ -38,6 +55,15 @@ class AnalysisResult:
     failed_checks: int = 0
     failing: Optional[MetricResult] = None
     error: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Preflight:
+    """Whether the judge can decide within maxDuration with the declared pods and the traffic seen."""
+
+    message: str
+    feasible: Optional[bool] = None  # None: could not tell (no traffic data, Prometheus unavailable)
+    fix: Optional[str] = None  # the concrete change that would make it feasible
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +95,15 @@ class AdoptView:
 
 
 @dataclasses.dataclass(frozen=True)
+class Collision:
+    """An object this Release would write that something else owns."""
+
+    kind: str
+    name: str
+    owner: str  # who owns it, in words
+
+
+@dataclasses.dataclass(frozen=True)
 class Observed:
     name: str
     namespace: str
@@ -78,15 +113,22 @@ class Observed:
     spec: Optional[ReleaseSpec]
     spec_error: Optional[str] = None  # why the spec cannot be acted on
     spec_error_reason: str = "InvalidSpec"
+    deleting: bool = False  # metadata.deletionTimestamp is set
     desired_hash: Optional[str] = None  # hash of spec.template and what it references
     template_error: Optional[str] = None  # the API server refused the template (dry run)
     slots: Mapping[str, SlotView] = dataclasses.field(default_factory=dict)
     effective_weight: Optional[float] = None  # canary share the data plane serves now, percent
-    health_breach: Optional[HealthBreach] = None  # the canary slot's pods
+    health: HealthView = HealthView()
     analysis: Optional[AnalysisResult] = None  # ran this cycle, if it was due
     requests: Mapping[str, Request] = dataclasses.field(default_factory=dict)
     adopt: Optional[AdoptView] = None
-    preflight: Optional[str] = None
+    preflight: Optional[Preflight] = None
+    collisions: tuple[Collision, ...] = ()
+    delivered: frozenset[str] = frozenset()  # outbox keys delivered since the status was read
 
     def slot(self, name: str) -> SlotView:
         return self.slots.get(name) or SlotView(slot=name)
+
+    @property
+    def health_breach(self) -> Optional[HealthBreach]:
+        return self.health.breach

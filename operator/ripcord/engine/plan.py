@@ -2,41 +2,20 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal, Mapping, Optional
+import datetime as dt
+from typing import Literal, Optional
 
 from ripcord.api.models import ReleaseStatus
+from ripcord.contract import SlotIntent, TrafficIntent
+
+NotificationEvent = Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SlotIntent:
-    """A slot's Deployment as it should be. ``template`` None means: leave the template as is."""
+class Deletion:
+    """The Release is being deleted: what to leave behind before the finalizer goes."""
 
-    slot: str
-    replicas: int
-    template: Optional[Mapping[str, Any]] = None
-    template_hash: Optional[str] = None
-    version: Optional[str] = None
-
-
-@dataclasses.dataclass(frozen=True)
-class TrafficIntent:
-    stable_slot: str
-    canary_slot: Optional[str]
-    weight: int  # canary share asked, percent; 0 when there is no canary
-
-
-@dataclasses.dataclass(frozen=True)
-class EventIntent:
-    type: Literal["Normal", "Warning"]
-    reason: str
-    message: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Notification:
-    event: Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]
-    rollout_id: int
-    message: str
+    retain: bool  # deletionPolicy Retain: the stable keeps serving, owned objects are orphaned
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +23,7 @@ class Plan:
     status: ReleaseStatus
     slots: tuple[SlotIntent, ...] = ()
     traffic: Optional[TrafficIntent] = None
-    events: tuple[EventIntent, ...] = ()
-    notifications: tuple[Notification, ...] = ()
-    act: bool = True  # False: record status only (invalid spec), touch nothing
+    act: bool = True  # False: record status only (invalid spec, a collision), touch nothing
     adopt_scale_down: Optional[str] = None  # the adopted Deployment to scale to zero, once the stable serves
+    deletion: Optional[Deletion] = None
+    next_due: Optional[dt.datetime] = None  # reconcile again at this time at the latest (None: on change only)

@@ -241,6 +241,7 @@ class Delivery:
     event: str
     key: str
     payload: Mapping[str, Any]
+    on_done: Optional[Callable[[], None]] = dataclasses.field(default=None, compare=False, repr=False)
 
 
 class WebhookNotifier:
@@ -278,33 +279,46 @@ class WebhookNotifier:
             log.exception("notify: could not queue %s", _field(note, "event"))
             return []
 
-    def notify(self, body: Mapping[str, Any], spec: Any, note: Any, status: Mapping[str, Any]) -> list[Delivery]:
+    def notify(self, body: Mapping[str, Any], spec: Any, note: Any, status: Mapping[str, Any],
+               on_done: Optional[Callable[[], None]] = None) -> list[Delivery]:
+        """Queue the note's deliveries; ``on_done`` is called once every one of them has a final result
+        (sent, failed after its retries, refused, dropped), or at once when no webhook wants it."""
         msg = build_message(body, spec, note, status)
         hooks: Sequence[Any] = _field(spec, "notifications") or []
-        queued = []
+        wanted = []
         for hook in hooks:
             events = _field(hook, "events") or ["rollback", "promotion", "stall"]
-            if msg.event not in events:
-                continue
+            if msg.event in events:
+                wanted.append(hook)
+        done = _countdown(len(wanted), on_done)
+        queued = []
+        for hook in wanted:
             kind = str(_field(hook, "type") or "generic")
             delivery = Delivery(webhook=str(_field(hook, "name")), type=kind, url=str(_field(hook, "url")),
                                 namespace=msg.namespace, secret_ref=_field(hook, "secret_ref", "secretRef"),
                                 event=msg.event, key=msg.key,
-                                payload=slack_payload(msg) if kind == "slack" else generic_payload(msg))
+                                payload=slack_payload(msg) if kind == "slack" else generic_payload(msg), on_done=done)
             if self.submit(delivery):
                 queued.append(delivery)
         return queued
 
     def submit(self, delivery: Delivery) -> bool:
-        """Queue one delivery unless already sent/queued in this process, refused, or the queue is full."""
+        """Queue one delivery unless already sent/queued in this process, refused, or the queue is full.
+
+        Its ``on_done`` is called once it has a final result, except when the queue is full
+        (dropped: the caller's outbox offers it again later)."""
         dedupe = (delivery.webhook + "|" + delivery.url, delivery.key)
         with self._lock:  # check and reserve at once: two racing reconciles queue it once
-            if dedupe in self._sent:
-                log.debug("notify: %s to %s already sent", delivery.key, delivery.webhook)
-                return False
-            self._sent[dedupe] = None
-            while len(self._sent) > SENT_KEYS_KEPT:
-                self._sent.popitem(last=False)
+            duplicate = dedupe in self._sent
+            if not duplicate:
+                self._sent[dedupe] = None
+                while len(self._sent) > SENT_KEYS_KEPT:
+                    self._sent.popitem(last=False)
+        if duplicate:
+            log.debug("notify: %s to %s already sent", delivery.key, delivery.webhook)
+            if delivery.on_done is not None:
+                delivery.on_done()
+            return False
         if not self._allowed(delivery.url):  # stays reserved: refusing again would only repeat the log
             log.warning("notify: webhook %s: URL not allowed by the operator's configuration; not sent",
                         delivery.webhook)
@@ -411,11 +425,33 @@ class WebhookNotifier:
             return False
 
     def _result(self, d: Delivery, result: str) -> None:
+        if d.on_done is not None and result != "dropped":  # a dropped delivery is queued again later
+            try:
+                d.on_done()
+            except Exception:  # noqa: BLE001
+                log.exception("notify: completion hook failed")
         if self.on_result is not None:
             try:
                 self.on_result(d.event, d.type, result)
             except Exception:  # noqa: BLE001
                 log.exception("notify: result hook failed")
+
+
+def _countdown(n: int, on_done: Optional[Callable[[], None]]) -> Callable[[], None]:
+    """A callable that calls ``on_done`` on its ``n``-th call (at once when ``n`` is 0)."""
+    left = [n]
+    lock = threading.Lock()
+
+    def tick() -> None:
+        with lock:
+            left[0] -= 1
+            fire = left[0] == 0
+        if fire and on_done is not None:
+            on_done()
+
+    if n == 0 and on_done is not None:
+        on_done()
+    return tick
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:

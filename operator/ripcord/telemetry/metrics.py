@@ -40,6 +40,7 @@ CONDITION_STATUSES = ("True", "False", "Unknown")
 ROLLOUT_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
 DETECTION_BUCKETS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
 RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 
 METRIC_NAMES = (
     "ripcord_build_info", "ripcord_leader", "ripcord_releases", "ripcord_release_weight",
@@ -101,6 +102,12 @@ class OperatorMetrics:
                                             buckets=RECONCILE_BUCKETS, registry=r)
         self.notifications = Counter("ripcord_notifications", "Webhook deliveries by final result.",
                                      ["event", "type", "result"], registry=r)
+        self.kube_requests = Counter("ripcord_kube_api_requests", "Kubernetes API requests the reconciler sent "
+                                     "(Kopf's own watch connections are not counted).", ["verb", "resource"],
+                                     registry=r)
+        self.reconcile_lateness = Histogram(
+            "ripcord_reconcile_lateness_seconds", "From the time a reconcile fell due (woken, or timed) to its start.",
+            buckets=LATENESS_BUCKETS, registry=r)
         self.build_info.labels(version=version or _version()).set(1)
         self.leader.set(0)
         self._lock = threading.Lock()
@@ -144,6 +151,9 @@ class OperatorMetrics:
         for metric in (self.weight, self.effective_weight, self.rollout_start, self.condition, self.verdicts,
                        self.rollbacks, self.promotions, self.reconcile_errors):
             _remove_release(metric, namespace, name)
+
+    def kube_request(self, verb: str, resource: str) -> None:
+        self.kube_requests.labels(verb, resource).inc()
 
     def set_leader(self, leading: bool) -> None:
         self.leader.set(1 if leading else 0)

@@ -3,7 +3,7 @@
 A provider is pure: it says how many canary pods a weight needs, what the data plane
 will serve, builds the objects that carry the weights (Services, HTTPRoute), and reads
 the effective weight back from objects the edge fetched. ``ripcord.actuate`` writes what
-it builds; ``ripcord.observe`` fetches what it reads.
+it builds; the observer hands it the objects it reads, from the watch-fed caches.
 """
 from __future__ import annotations
 
@@ -11,24 +11,7 @@ import math
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import TrafficIntent
-
-RELEASE_LABEL = "ripcord.dev/release"
-SLOT_LABEL = "ripcord.dev/slot"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "ripcord"}
-SLOTS = ("a", "b")
-
-
-def other_slot(slot: str) -> str:
-    return "b" if slot == "a" else "a"
-
-
-def deployment_name(release: str, slot: str) -> str:
-    return f"{release}-{slot}"
-
-
-def slot_selector(release: str, slot: str) -> dict[str, str]:
-    return {RELEASE_LABEL: release, SLOT_LABEL: slot}
+from ripcord.contract import SLOT_LABEL, TrafficIntent, release_labels, slot_selector, slot_service_name
 
 
 def service_ports(spec: ReleaseSpec) -> list[dict[str, Any]]:
@@ -39,8 +22,8 @@ def service_ports(spec: ReleaseSpec) -> list[dict[str, Any]]:
 def slot_service(release: str, namespace: str, slot: str, spec: ReleaseSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": deployment_name(release, slot), "namespace": namespace,
-                     "labels": {**MANAGED_BY, RELEASE_LABEL: release, SLOT_LABEL: slot}},
+        "metadata": {"name": slot_service_name(release, slot), "namespace": namespace,
+                     "labels": {**release_labels(release), SLOT_LABEL: slot}},
         "spec": {"selector": slot_selector(release, slot), "ports": service_ports(spec)},
     }
 

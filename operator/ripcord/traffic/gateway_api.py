@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import TrafficIntent
-from ripcord.traffic.base import MANAGED_BY, RELEASE_LABEL, deployment_name, service_ports, slot_selector, slot_service
-
-ROUTE_GROUP = "gateway.networking.k8s.io"
-ROUTE_VERSION = "v1"
+from ripcord.contract import (ROUTE_GROUP, ROUTE_VERSION, SLOTS, TrafficIntent, app_service_name, release_labels,
+                              slot_selector, slot_service_name)
+from ripcord.traffic.base import service_ports, slot_service
 
 
 class GatewayApiProvider:
@@ -46,11 +44,11 @@ class GatewayApiProvider:
         weights = {intent.stable_slot: 100 - intent.weight}
         if intent.canary_slot:
             weights[intent.canary_slot] = intent.weight
-        backends = [{"kind": "Service", "name": deployment_name(release, s), "port": port,
-                     "weight": weights.get(s, 0)} for s in ("a", "b")]
+        backends = [{"kind": "Service", "name": slot_service_name(release, s), "port": port,
+                     "weight": weights.get(s, 0)} for s in SLOTS]
         body: dict[str, Any] = {
             "apiVersion": f"{ROUTE_GROUP}/{ROUTE_VERSION}", "kind": "HTTPRoute",
-            "metadata": {"name": release, "namespace": namespace, "labels": {**MANAGED_BY, RELEASE_LABEL: release}},
+            "metadata": {"name": app_service_name(release), "namespace": namespace, "labels": release_labels(release)},
             "spec": {"parentRefs": [parent], "rules": [{"backendRefs": backends}]},
         }
         if spec.traffic.hostnames:
@@ -60,10 +58,10 @@ class GatewayApiProvider:
     def objects(self, release: str, namespace: str, spec: ReleaseSpec, intent: TrafficIntent) -> list[dict[str, Any]]:
         app = {
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": release, "namespace": namespace, "labels": {**MANAGED_BY, RELEASE_LABEL: release}},
+            "metadata": {"name": app_service_name(release), "namespace": namespace, "labels": release_labels(release)},
             "spec": {"selector": slot_selector(release, intent.stable_slot), "ports": service_ports(spec)},
         }
-        slots = [slot_service(release, namespace, s, spec) for s in ("a", "b")]
+        slots = [slot_service(release, namespace, s, spec) for s in SLOTS]
         return [app, *slots, self.route(release, namespace, spec, intent)]
 
     def effective_weight(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
@@ -82,7 +80,7 @@ class GatewayApiProvider:
             return None
         total = 0
         canary = 0
-        canary_name = f"{route['metadata']['name']}-{intent.canary_slot}" if intent.canary_slot else None
+        canary_name = slot_service_name(route["metadata"]["name"], intent.canary_slot) if intent.canary_slot else None
         for rule in route.get("spec", {}).get("rules") or []:
             for ref in rule.get("backendRefs") or []:
                 w = int(ref.get("weight", 1))

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import TrafficIntent
-from ripcord.traffic.base import (MANAGED_BY, RELEASE_LABEL, quantised_canary_pods, ready_share,
-                                  service_ports, slot_selector, slot_service)
+from ripcord.contract import RELEASE_LABEL, SLOTS, TrafficIntent, app_service_name, release_labels, slot_selector
+from ripcord.traffic.base import quantised_canary_pods, ready_share, service_ports, slot_service
 
 
 class ReplicasProvider:
@@ -39,10 +38,10 @@ class ReplicasProvider:
     def objects(self, release: str, namespace: str, spec: ReleaseSpec, intent: TrafficIntent) -> list[dict[str, Any]]:
         app = {
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": release, "namespace": namespace, "labels": {**MANAGED_BY, RELEASE_LABEL: release}},
+            "metadata": {"name": app_service_name(release), "namespace": namespace, "labels": release_labels(release)},
             "spec": {"selector": self.app_selector(release, intent), "ports": service_ports(spec)},
         }
-        return [app] + [slot_service(release, namespace, s, spec) for s in ("a", "b")]
+        return [app] + [slot_service(release, namespace, s, spec) for s in SLOTS]
 
     def effective_weight(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
         """``fetched``: {"service": the app Service, "pods": pods its selector matches}."""

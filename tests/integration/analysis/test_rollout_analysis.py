@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from ripcord.traffic.gateway_api import ROUTE_GROUP, ROUTE_VERSION
+from ripcord.contract import ROUTE_GROUP, ROUTE_VERSION
 from tests.integration.analysis.conftest import (Load, Stopwatch, condition, entry, metric, parse_time,
                                                  rollout_id, wait_status)
 from tests.integration.support import Releases, capture, release_manifest

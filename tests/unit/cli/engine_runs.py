@@ -16,7 +16,8 @@ from typing import Any, Callable, Optional
 from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
 from ripcord.api.template import template_hash
 from ripcord.engine.decide import decide
-from ripcord.engine.observed import AnalysisResult, HealthBreach, Observed, Request, SlotView
+from ripcord.engine.observed import AnalysisResult, HealthBreach, HealthView, Observed, Request, SlotView
+from ripcord.engine.reads import plan_reads
 from ripcord.traffic import provider_for
 
 T0 = dt.datetime(2026, 1, 29, 14, 30, tzinfo=dt.timezone.utc)
@@ -95,23 +96,22 @@ class Run:
         self.requests[action] = Req.parse(action, value)  # type: ignore[arg-type]
 
     def observe(self) -> Observed:
+        """What the edge would read: what the engine's read plan asks for."""
         spec = None if self.spec_error else self.spec
-        res = None
-        ro, an = self.status.rollout, self.status.analysis
-        if self.analyze and ro is not None and an is not None and an.last_sample_at is not None and \
-                (ro.state == "Watching" or (ro.state == "Progressing" and ro.settled_at)):
-            if self.now.timestamp() - an.last_sample_at >= 5:
-                res = self.analyze(self)
-        thash = template_hash(spec.template) if spec and spec.template else None
+        reads = plan_reads(self.status, spec, self.now, self.name)
+        res = self.analyze(self) if self.analyze and reads.analysis is not None else None
+        thash = template_hash(spec.template) if spec and spec.template and reads.template else None
         return Observed(name=self.name, namespace=self.namespace, now=self.now, generation=self.generation,
                         status=self.status, spec=spec, spec_error=self.spec_error, desired_hash=thash,
-                        slots=dict(self.slots), effective_weight=self.weight, health_breach=self.breach,
-                        analysis=res, requests=dict(self.requests))
+                        slots=dict(self.slots), effective_weight=self.weight if reads.traffic else None,
+                        health=HealthView(breach=self.breach) if reads.health else HealthView(),
+                        analysis=res, requests=dict(self.requests),
+                        delivered=frozenset(i.key for i in self.status.outbox))
 
     def tick(self, seconds: float = 1.0) -> None:
         plan = decide(self.observe())
         self.status = plan.status
-        for e in plan.events:
+        for e in (i for i in plan.status.outbox if i.kind == "Event"):
             self.events.append({
                 "metadata": {"name": f"{self.name}.{len(self.events):04x}", "namespace": self.namespace},
                 "involvedObject": {"kind": "Release", "name": self.name, "namespace": self.namespace, "uid": UID},

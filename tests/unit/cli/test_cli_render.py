@@ -83,7 +83,7 @@ def test_history_table_lists_rollouts_newest_first_with_outcome_reach_and_reason
     assert newest[5] == "19s"
     assert newest[6:8] == ["2", "50%"]
     assert " ".join(newest[8:]).startswith("Metric: error-rate = 34% breached ratio <= 1.1")
-    assert lines[2].split()[:3] == ["1", "1.0.0", "Promoted"]
+    assert lines[2].split()[:3] == ["1", "1.0.0", "Installed"]
 
 
 def test_history_marks_the_running_rollout() -> None:
@@ -96,7 +96,7 @@ def test_list_view_with_namespaces() -> None:
     text = render.releases_table([run.release()], run.now, namespaces=True)
     header, row = text.splitlines()
     assert header.split()[:3] == ["NAMESPACE", "NAME", "READY"]
-    assert row.split() == ["shop", "web", "Unknown", "Progressing", "1.0.0", "2.0.0", "20%", "1/2", "Promoted",
+    assert row.split() == ["shop", "web", "Unknown", "Progressing", "1.0.0", "2.0.0", "20%", "1/2", "Installed",
                            row.split()[-1]]
 
 

@@ -87,7 +87,7 @@ def test_watch_exits_3_when_the_rollout_is_rolled_back() -> None:
     code, out, _, cluster = _watch(frames)
     assert code == outcome.EXIT_ROLLED_BACK
     assert cluster.calls == len(frames)
-    assert "rollout ended (did not ship, exit 3): RolledBack: 2.0.0 rolledback (error-rate" in out
+    assert "rollout ended (did not ship, exit 3): RolledBack: 2.0.0 rolled back (error-rate" in out
 
 
 def test_watch_log_has_one_line_per_change_when_not_a_terminal() -> None:

@@ -15,11 +15,14 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
+from ripcord.api.models import OutboxItem, ReleaseSpec, ReleaseStatus
 from ripcord.api.template import template_hash
-from ripcord.engine.decide import decide, traffic_intent
-from ripcord.engine.observed import AdoptView, AnalysisResult, HealthBreach, Observed, Request, SlotView
+from ripcord.contract import TrafficIntent
+from ripcord.engine.decide import decide
+from ripcord.engine.observed import (AdoptView, AnalysisResult, HealthBreach, HealthView, Observed, Preflight, Request,
+                                     SlotView)
 from ripcord.engine.plan import Plan
+from ripcord.engine.reads import plan_reads
 
 T0 = dt.datetime(2026, 1, 29, 14, 30, tzinfo=dt.timezone.utc)
 
@@ -83,16 +86,18 @@ class World:
     selector: Optional[str] = None  # replicas: "all" or the slot the application Service selects
     route: Optional[dict[str, int]] = None  # gateway-api: backend weights per slot
     analyses: int = 0  # how many times the analysis ran
+    restarts: int = 0  # container restarts of the judged slot's pods
+    not_ready: tuple[str, ...] = ()  # pods of the judged slot that are not ready
+    preflight: Optional[Preflight] = None  # what the pre-flight says of a new template
+    delivered: list[OutboxItem] = dataclasses.field(default_factory=list)  # Events/notifications sent, in order
+    first_seq: dict[int, int] = dataclasses.field(default_factory=dict)  # id(plan) -> its first outbox key
 
     # ------------------------------------------------------------ what the edge observes
 
     def desired_hash(self) -> Optional[str]:
         return template_hash(self.spec.template, self.referenced) if self.spec.template else None
 
-    def effective_weight(self) -> Optional[float]:
-        intent = traffic_intent(self.status)
-        if intent is None:
-            return None
+    def effective_weight(self, intent: TrafficIntent) -> Optional[float]:
         if self.spec.traffic.provider == "gateway-api":
             if self.route is None:
                 return None
@@ -109,38 +114,44 @@ class World:
         total = sum(ready.values())
         return 100.0 * ready.get(intent.canary_slot, 0) / total if total else None
 
-    def _analysis_due(self) -> bool:
-        ro, an = self.status.rollout, self.status.analysis
-        if self.analysis is None or ro is None or an is None or an.last_sample_at is None:
-            return False
-        if not (ro.state == "Watching" or (ro.state == "Progressing" and ro.settled_at)):
-            return False
-        return self.now.timestamp() - an.last_sample_at >= parse_duration(self.spec.analysis.interval)
-
     def observe(self) -> Observed:
+        """What the edge would read: exactly what the engine's read plan asks for, nothing more."""
+        spec = None if self.spec_error else self.spec
+        reads = plan_reads(self.status, spec, self.now, "demo")
         res = None
-        if self._analysis_due():
-            assert self.analysis is not None
+        if reads.analysis is not None and self.analysis is not None:
             res = self.analysis(self)
             self.analyses += 1
-        ro = self.status.rollout
-        breach = self.breach if ro is not None and ro.state in ("Progressing", "Promoting", "Watching") else None
+        desired = self.desired_hash() if reads.template else None
+        new = reads.new_template_unless is not None and desired is not None and desired not in reads.new_template_unless
+        health = HealthView(breach=self.breach, restarts=self.restarts, not_ready=self.not_ready) \
+            if reads.health is not None else HealthView()
         return Observed(name="demo", namespace="ns", now=self.now, generation=self.generation, status=self.status,
-                        spec=None if self.spec_error else self.spec, spec_error=self.spec_error,
-                        desired_hash=self.desired_hash(), template_error=self.template_error,
-                        slots=dict(self.slots), effective_weight=self.effective_weight(), health_breach=breach,
-                        analysis=res, requests=dict(self.requests), adopt=self.adopt)
+                        spec=spec, spec_error=self.spec_error, desired_hash=desired,
+                        template_error=self.template_error if new else None,
+                        slots=dict(self.slots),
+                        effective_weight=self.effective_weight(reads.traffic) if reads.traffic else None,
+                        health=health, analysis=res, requests=dict(self.requests),
+                        adopt=self.adopt if reads.adopt else None,
+                        preflight=self.preflight if new and reads.preflight else None,
+                        delivered=frozenset(i.key for i in self.delivered))
 
     # ------------------------------------------------------------ one reconcile
 
     def tick(self, seconds: float = 1.0, crash: bool = False) -> Plan:
         """Observe, decide, record; act unless ``crash`` (killed after the status write); then time passes."""
+        seq = self.status.next_outbox_seq
         plan = decide(self.observe())
+        self.first_seq[id(plan)] = seq
         check_recordable(plan.status, self.generation)
         self.plans.append(plan)
         self.status = plan.status
-        if plan.act and not crash:
-            self.act(plan)
+        if plan.deletion is None and not crash:
+            if plan.act:
+                self.act(plan)
+            # the edge delivers the outbox after acting: what a crash leaves undelivered goes out next time
+            sent = {i.key for i in self.delivered}
+            self.delivered += [i for i in plan.status.outbox if i.key not in sent]
         self.now += dt.timedelta(seconds=seconds)
         return plan
 
@@ -190,13 +201,23 @@ class World:
 
     def restarted(self) -> "World":
         """A new operator: the same cluster, the status as recorded, nothing else carried over."""
-        return dataclasses.replace(self, status=round_trip(self.status), plans=[])
+        return dataclasses.replace(self, status=round_trip(self.status), plans=[], delivered=list(self.delivered))
 
     def events(self) -> list[str]:
-        return [e.reason for p in self.plans for e in p.events]
+        """The reasons of the Events delivered so far, in order."""
+        return [i.reason for i in self.delivered if i.kind == "Event"]
 
     def event_messages(self, reason: str) -> list[str]:
-        return [e.message for p in self.plans for e in p.events if e.reason == reason]
+        return [i.message for i in self.delivered if i.kind == "Event" and i.reason == reason]
+
+    def emitted(self, plan: Plan, kind: str = "Event") -> list[OutboxItem]:
+        """The Events (or Notifications) ``plan`` recorded in the outbox, in order."""
+        first = self.first_seq[id(plan)]
+        return [item for item in plan.status.outbox if item.kind == kind and int(item.key) >= first]
+
+    def notifications(self) -> list[tuple[str, Optional[int], str]]:
+        """(event, rollout id, message) of the notifications delivered so far, in order."""
+        return [(i.reason, i.rollout_id, i.message) for i in self.delivered if i.kind == "Notification"]
 
     # ------------------------------------------------------------ reading it
 

@@ -22,9 +22,9 @@ def test_first_release_from_a_template_becomes_stable_directly() -> None:
     assert st.stable.template_hash == w.desired_hash() and st.stable.deployment == "demo-a"
     assert st.rollout is None and st.canary is None
     [entry] = st.history
-    assert (entry.id, entry.outcome, entry.version, entry.weight_reached) == (1, "Promoted", "1.0.0", 100)
+    assert (entry.id, entry.outcome, entry.version, entry.weight_reached) == (1, "Installed", "1.0.0", 100)
     assert entry.timeline[0].event == "Installed"
-    assert st.last_outcome == "Promoted" and st.next_rollout_id == 2
+    assert st.last_outcome == "Installed" and st.next_rollout_id == 2
     slots = {s.slot: s for s in plan.slots}
     assert slots["a"].replicas == 3 and slots["a"].template == w.spec.template
     assert slots["b"].replicas == 0

@@ -14,9 +14,9 @@ def test_an_invalid_spec_is_stalled_with_one_event_and_acts_on_nothing() -> None
     plans = [w.tick() for _ in range(5)]
 
     assert all(not p.act for p in plans)
-    assert all(p.slots == () and p.traffic is None and p.notifications == () for p in plans)
+    assert all(p.slots == () and p.traffic is None and w.emitted(p, "Notification") == [] for p in plans)
     assert w.events().count("InvalidSpec") == 1
-    [event] = [e for p in plans for e in p.events]
+    [event] = [e for p in plans for e in w.emitted(p)]
     assert event.type == "Warning" and event.message == BAD
     st = w.status
     assert st.phase == "InvalidSpec" and st.message == BAD

@@ -90,7 +90,7 @@ def run(step: Callable[[World, int], World], limit: int = 3000) -> tuple[World, 
             act(w)
             todo.pop(0)
         w = step(w, i)
-        events.extend(e.reason for e in (w.plans[-1].events if w.plans else ()))
+        events.extend(e.reason for e in (w.emitted(w.plans[-1]) if w.plans else ()))
         w.plans.clear()
     raise AssertionError(f"script stuck at step {len(script()) - len(todo)}: {w.status.phase} {w.status.message}")
 
@@ -133,10 +133,10 @@ def summary(w: World) -> list[tuple[Any, ...]]:
 EXPECTED = [
     (6, "6.0.0", "Promoted", 4, 100, None, None),
     (5, "5.0.0", "RolledBack", 4, 100, "PostPromotionWatch", "latency"),
-    (4, "3.0.0", "Superseded", 3, 25, None, None),
+    (4, "3.0.0", "Superseded", 3, 25, "Superseded", None),
     (3, "3.0.0", "RolledBack", 2, 10, "PodHealth", "CrashLoop"),
     (2, "2.0.0", "Promoted", 4, 100, None, None),
-    (1, "1.0.0", "Promoted", 0, 100, None, None),
+    (1, "1.0.0", "Installed", 0, 100, None, None),
 ]
 
 
@@ -199,5 +199,5 @@ def test_killed_after_every_status_write_at_each_step_of_a_rollout() -> None:
         w.tick()
         if w.status.rollout is None:
             break
-    assert [(h.version, h.outcome) for h in w.status.history] == [("2.0.0", "Promoted"), ("1.0.0", "Promoted")]
+    assert [(h.version, h.outcome) for h in w.status.history] == [("2.0.0", "Promoted"), ("1.0.0", "Installed")]
     check_nothing_twice(w)

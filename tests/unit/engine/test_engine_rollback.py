@@ -38,7 +38,7 @@ def test_pod_health_breach_rolls_back_at_once_naming_the_gate(gate: str) -> None
     assert w.kstatus() == ("False", "False", "True")
     plan = w.tick()
     assert slot(plan, "b").replicas == 0 and slot(plan, "a").replicas == 3
-    assert [n.event for p in w.plans for n in p.notifications if n.event == "rollback"] == ["rollback"]
+    assert [n.reason for p in w.plans for n in w.emitted(p, "Notification") if n.reason == "rollback"] == ["rollback"]
 
 
 def test_pod_health_breach_before_any_traffic_rolls_back() -> None:
@@ -203,4 +203,4 @@ def test_rollback_is_recorded_before_it_is_acted_on() -> None:
     plan = w.tick()
     assert plan.status.rollout is not None and plan.status.rollout.state == "RollingBack"
     assert plan.traffic is not None and plan.traffic.weight == 0
-    assert [e.reason for e in plan.events] == ["RollingBack"] and plan.events[0].type == "Warning"
+    assert [e.reason for e in w.emitted(plan)] == ["RollingBack"] and w.emitted(plan)[0].type == "Warning"

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import TrafficIntent
+from ripcord.contract import TrafficIntent
+from ripcord.engine.observed import Preflight
+from ripcord.engine.world import traffic_intent
 from ripcord.traffic import provider_for
 from tests.unit.engine.sim import World, gateway_spec, installed, passing, spec, start_rollout, template
 
@@ -51,7 +53,7 @@ def test_healthy_rollout_goes_through_every_step_then_promotes(make_spec) -> Non
     provider = provider_for(w.spec.traffic.provider)
     assert provider.objects("demo", "ns", w.spec, plan.traffic) == provider.objects("demo", "ns", w.spec, at_rest), \
         "in the watch all traffic is on the new stable, as at rest"
-    assert w.effective_weight() == 0.0
+    assert w.effective_weight(traffic_intent(w.status)) == 0.0
 
     w.run_until(lambda w: w.status.rollout is None, 60)
     st = w.status
@@ -68,7 +70,7 @@ def test_healthy_rollout_goes_through_every_step_then_promotes(make_spec) -> Non
     assert slot(plan, "a").replicas == 0, "the previous stable goes to zero after the watch"
     assert w.kstatus() == ("True", "False", "False")
     assert w.events() .count("Promoted") == 1
-    notes = [n.event for p in w.plans for n in p.notifications]
+    notes = [n.reason for p in w.plans for n in w.emitted(p, "Notification")]
     assert notes == ["pre-rollout", "promotion", "post-rollout"]
 
 
@@ -77,7 +79,7 @@ def test_the_canary_gets_pods_before_any_traffic() -> None:
     start_rollout(w)
     w.run_for(20)
     assert w.state == "Progressing" and w.ro.weight == 0
-    assert w.effective_weight() == 0.0
+    assert w.effective_weight(traffic_intent(w.status)) == 0.0
     w.unready.clear()
     w.run_until(lambda w: w.ro is not None and w.ro.weight == 5, 5)
 
@@ -159,7 +161,7 @@ def test_promoting_keeps_the_last_weight_until_the_canary_is_full_size() -> None
     assert plan.traffic is not None and plan.traffic.weight == 50
     assert slot(plan, "b").replicas == 6 and slot(plan, "a").replicas == 6
     w.run_for(10)
-    assert w.state == "Promoting" and w.effective_weight() == 50.0
+    assert w.state == "Promoting" and w.effective_weight(traffic_intent(w.status)) == 50.0
     w.ready_cap.clear()
     w.run_until(lambda w: w.state == "Watching", 5)
 
@@ -247,8 +249,27 @@ def test_the_preflight_advice_is_recorded_with_the_rollout() -> None:
     from ripcord.engine.decide import decide
     w = installed(analysis=passing)
     start_rollout(w)
-    plan = decide(replace(w.observe(), preflight="smallest detectable ratio at 5%: 2.4x"))
+    plan = decide(replace(w.observe(), preflight=Preflight("smallest detectable ratio at 5%: 2.4x", feasible=True)))
     assert plan.status.analysis is not None and plan.status.analysis.preflight == "smallest detectable ratio at 5%: 2.4x"
+    assert [(c.status, c.reason) for c in plan.status.conditions if c.type == "JudgeFeasible"] == [("True", "Feasible")]
+
+
+def test_an_infeasible_preflight_is_a_condition_and_a_warning_at_the_start_with_the_fix() -> None:
+    w = installed(analysis=passing)
+    w.preflight = Preflight("passes within maxDuration only about 7% of the time", feasible=False,
+                            fix="run 9 canary pods (traffic.canaryReplicas: 9) or set analysis.maxDuration: 25m")
+    start_rollout(w)
+    w.tick()
+    cond = w.condition("JudgeFeasible")
+    assert cond is not None and (cond.status, cond.reason) == ("False", "CannotDecideInTime")
+    assert "about 7%" in cond.message and "canaryReplicas: 9" in cond.message
+    [warning] = w.event_messages("PreflightInfeasible")
+    assert "fix: run 9 canary pods" in warning
+    w.run_for(5)
+    assert w.condition("JudgeFeasible") is not None  # it stays for the whole rollout
+    w.analysis = passing
+    w.run_until(lambda w: w.status.rollout is None, 600)
+    assert w.condition("JudgeFeasible") is None  # and goes with it
 
 
 def test_every_transition_posts_an_event() -> None:
@@ -256,7 +277,7 @@ def test_every_transition_posts_an_event() -> None:
     start_rollout(w)
     w.tick()
     w.run_until(lambda w: w.status.rollout is None, 300)
-    assert w.events() == ["Installed", "RolloutStarted", "StepStarted", "StepStarted", "StepStarted", "StepStarted",
+    assert w.events()[1:] == ["RolloutStarted", "StepStarted", "StepStarted", "StepStarted", "StepStarted",
                           "Promoting", "Switched", "Promoted"]
-    assert all(e.type == "Normal" for p in w.plans for e in p.events)
-    assert all("rollout 2" in e.message for p in w.plans[1:] for e in p.events)
+    assert all(e.type == "Normal" for p in w.plans for e in w.emitted(p))
+    assert all("rollout 2" in e.message for p in w.plans[1:] for e in w.emitted(p))

@@ -39,7 +39,7 @@ def test_a_new_template_mid_rollout_supersedes_the_running_canary() -> None:
     w.run_until(lambda w: w.ro.weight == 5, 5)
     w.run_until(lambda w: w.status.rollout is None, 300)
     assert [(h.version, h.outcome) for h in w.status.history] == \
-        [("3.0.0", "Promoted"), ("2.0.0", "Superseded"), ("1.0.0", "Promoted")]
+        [("3.0.0", "Promoted"), ("2.0.0", "Superseded"), ("1.0.0", "Installed")]
 
 
 def test_a_new_template_while_promoting_supersedes() -> None:
@@ -72,7 +72,7 @@ def test_template_back_to_the_stables_reverts_at_once_without_a_stall() -> None:
     assert st.next_rollout_id == rid + 1, "going back to the stable starts no rollout"
     w.tick()
     assert st.phase == "Stable" and w.kstatus() == ("True", "False", "False")
-    assert not any(n.event == "rollback" for p in w.plans for n in p.notifications)
+    assert not any(n.reason == "rollback" for p in w.plans for n in w.emitted(p, "Notification"))
     assert "Reverting" in w.events()
 
 

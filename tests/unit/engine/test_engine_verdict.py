@@ -24,7 +24,7 @@ def test_inconclusive_at_the_last_step_never_promotes_and_holds_with_no_verdict(
     assert cond is not None and cond.status == "True" and cond.reason == "MaxDurationReached"
     assert w.kstatus() == ("Unknown", "True", "False")
     assert w.events().count("NoVerdict") == 1
-    assert [n.event for p in w.plans for n in p.notifications].count("stall") == 1
+    assert [n.reason for p in w.plans for n in w.emitted(p, "Notification")].count("stall") == 1
 
     w.run_for(600, every=5)
     assert w.state == "Progressing" and w.ro.weight == 50, "never promotes without evidence"

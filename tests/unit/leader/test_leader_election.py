@@ -6,7 +6,7 @@ from typing import Optional
 
 import pytest
 
-from ripcord.leader import (Action, Conflict, LeaderElector, LeaseRecord, decide, must_step_down, next_record,
+from ripcord.leader import (Action, Conflict, LeaderElector, LeaseRecord, NotLeading, decide, must_step_down, next_record,
                             record_from_spec, record_to_spec, released)
 
 WALL = dt.datetime(2026, 11, 28, 8, 0, 0, 123456, tzinfo=dt.timezone.utc)
@@ -246,31 +246,39 @@ def test_thread_runs_and_stops() -> None:
     assert store.record is not None and store.record.holder == ""
 
 
-def test_run_as_leader_gates_releases_and_exits_on_loss() -> None:
-    """Standby health while waiting, run() only once leading, release after, exit(1) on loss."""
+def test_run_as_leader_stops_on_loss_campaigns_again_and_releases_after_a_clean_stop() -> None:
+    """Standby health while waiting; run() only while leading; a lost Lease stops run() (no exit) and the
+    process campaigns again; a run() that ends by itself releases the Lease."""
+    import socket
+    import threading
     import urllib.request
 
-    from ripcord.leader import run_as_leader
+    from ripcord.leader import fence_for, run_as_leader
 
     store = MemoryStore()
-    holder = LeaseRecord("other", 3600)
-    store.record, store.rv = holder, 1  # someone else holds it: we stand by
-    e = LeaderElector(store, "me", lease_duration=3, renew_deadline=2, retry_period=0.05)
+    store.record, store.rv = LeaseRecord("other", 3600), 1  # someone else holds it: we stand by
     changes: list[bool] = []
-    exits: list[int] = []
-    seen: dict[str, object] = {}
+    seen: dict[str, object] = {"runs": 0}
+    current: list[object] = [None]
+    fence = fence_for(lambda: current[0])  # type: ignore[arg-type, return-value]
 
-    def operator() -> str:
-        seen["leading"] = e.is_leader.is_set()
-        # Someone takes the Lease while we run: we must exit at once.
-        assert store.record is not None
-        store.record = next_record(Action.ACQUIRE, store.record, me="thief", wall_now=WALL, duration_s=3)
-        store.rv += 1
-        assert e.lost.wait(10)
-        return "done"
+    def make() -> LeaderElector:
+        return LeaderElector(store, "me", lease_duration=3, renew_deadline=2, retry_period=0.05)
 
-    import threading
-    import socket
+    def operator(stop: threading.Event) -> None:
+        seen["runs"] = int(seen["runs"]) + 1  # type: ignore[call-overload]
+        fence()  # leading: writes pass
+        if seen["runs"] == 1:
+            # Someone takes the Lease while we run: stop is set, writes are refused from then on.
+            assert store.record is not None
+            store.record = next_record(Action.ACQUIRE, store.record, me="thief", wall_now=WALL, duration_s=3)
+            store.rv += 1
+            assert stop.wait(10)
+            with pytest.raises(NotLeading):
+                fence()
+            threading.Thread(target=lambda: (threading.Event().wait(0.3), release(store)), daemon=True).start()
+        # the second term ends by itself (a SIGTERM)
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -283,11 +291,16 @@ def test_run_as_leader_gates_releases_and_exits_on_loss() -> None:
                 break
             except OSError:
                 threading.Event().wait(0.02)
-        store.record = LeaseRecord("", 1)
-        store.rv += 1
+        release(store)
 
     threading.Thread(target=release_the_lease_later, daemon=True).start()
-    result = run_as_leader(operator, elector=e, liveness_url=url, on_change=changes.append, exit=exits.append)
-    assert result == "done"
-    assert seen == {"standby_health": 200, "leading": True}
-    assert changes == [True, False] and exits == [1]
+    run_as_leader(operator, make_elector=make, liveness_url=url, on_change=changes.append,
+                  on_elector=lambda e: current.__setitem__(0, e))
+    assert seen["runs"] == 2 and seen["standby_health"] == 200
+    assert changes == [True, False, True]
+    assert store.record is not None and store.record.holder == ""  # released after the clean stop
+
+
+def release(store: "MemoryStore") -> None:
+    store.record = LeaseRecord("", 1)
+    store.rv += 1

@@ -20,18 +20,16 @@ SA = {"kind": "ServiceAccount", "name": "ripcord", "namespace": "ripcord-system"
 # What the operator may do cluster-wide: (apiGroup, resource) -> verbs. Every entry is
 # justified in manifests/rbac/cluster_role.yaml; a change here is a security review.
 CLUSTER_RULES: dict[tuple[str, str], set[str]] = {
-    ("ripcord.dev", "releases"): {"get", "list", "watch", "patch", "update"},
-    ("ripcord.dev", "releases/status"): {"get", "patch", "update"},
+    ("ripcord.dev", "releases"): {"list", "watch", "patch"},
+    ("ripcord.dev", "releases/status"): {"patch", "update"},
     ("ripcord.dev", "releases/finalizers"): {"update"},
-    ("apps", "deployments"): {"get", "list", "watch", "create", "patch", "update", "delete"},
-    ("apps", "replicasets"): {"get", "list", "watch"},
-    ("", "services"): {"get", "list", "watch", "create", "patch", "update", "delete"},
-    ("", "pods"): {"get", "list", "watch"},
+    ("apps", "deployments"): {"get", "list", "watch", "create", "patch"},
+    ("", "services"): {"get", "list", "watch", "create", "patch"},
+    ("", "pods"): {"list", "watch"},
     ("", "configmaps"): {"get", "list", "watch"},
-    ("", "secrets"): {"get"},
-    ("", "events"): {"create", "patch"},
-    ("events.k8s.io", "events"): {"create", "patch"},
-    ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "create", "patch", "update", "delete"},
+    ("", "secrets"): {"get", "list", "watch"},
+    ("", "events"): {"create"},
+    ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "create", "patch"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     ("", "namespaces"): {"list", "watch"},
 }

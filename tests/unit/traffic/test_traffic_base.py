@@ -7,8 +7,8 @@ import pytest
 
 from ripcord.api.models import ReleaseSpec
 from ripcord.traffic import PROVIDERS, provider_for
-from ripcord.traffic.base import (deployment_name, other_slot, quantised_canary_pods, ready_share, service_ports,
-                                  slot_selector, slot_service)
+from ripcord.contract import deployment_name, other_slot, slot_selector
+from ripcord.traffic.base import quantised_canary_pods, ready_share, service_ports, slot_service
 
 
 def pod(slot: str, ready: bool = True, deleting: bool = False) -> dict[str, Any]:

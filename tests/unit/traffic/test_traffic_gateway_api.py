@@ -6,7 +6,7 @@ from typing import Any, Optional
 import pytest
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import TrafficIntent
+from ripcord.contract import TrafficIntent
 from ripcord.traffic.gateway_api import GatewayApiProvider
 
 P = GatewayApiProvider()

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import TrafficIntent
+from ripcord.contract import TrafficIntent
 from ripcord.traffic.replicas import ReplicasProvider
 from tests.unit.traffic.test_traffic_base import pod
 

@@ -1,0 +1,1 @@
+"""Running the reconciler: when each Release is reconciled (the scheduler), under Kopf."""
