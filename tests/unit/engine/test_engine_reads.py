@@ -1,0 +1,79 @@
+"""What the engine asks to read, and when it asks to be woken: the read plan and the schedule."""
+from __future__ import annotations
+
+import datetime as dt
+
+from ripcord.engine.reads import plan_reads
+from ripcord.engine.schedule import ROLLOUT_HEARTBEAT_S
+from tests.unit.engine.sim import World, installed, passing, spec, start_rollout, unavailable
+
+
+def reads(w: World):  # type: ignore[no-untyped-def]
+    return plan_reads(w.status, w.spec, w.now, "demo")
+
+
+def test_at_rest_only_the_template_is_hashed_and_nothing_else_is_read() -> None:
+    w = installed(analysis=passing)
+    r = reads(w)
+    assert r.template and r.new_template_unless == frozenset({w.status.stable.template_hash})  # type: ignore[union-attr]
+    assert (r.traffic, r.health, r.analysis, r.adopt) == (None, None, None, None)
+    assert w.plans[-1].next_due is None  # nothing timed at rest: only the resync wakes it
+
+
+def test_a_rollout_reads_the_data_plane_and_the_canary_pods_and_analyses_once_per_interval() -> None:
+    w = installed(analysis=passing)
+    start_rollout(w)
+    w.run_until(lambda w: w.ro is not None and w.ro.settled_at is not None, 60)
+    r = reads(w)
+    assert r.traffic is not None and r.traffic.canary_slot == "b"
+    assert r.health is not None and r.health.slot == "b"
+    analysed = w.analyses
+    w.run_for(20, every=0.5)
+    assert w.analyses - analysed == 4  # interval 5s: once per interval, not once per tick
+
+
+def test_a_hung_prometheus_is_asked_once_per_interval_not_on_every_tick() -> None:
+    w = installed(analysis=passing)
+    start_rollout(w)
+    w.run_until(lambda w: w.ro is not None and w.ro.settled_at is not None, 60)
+    w.analysis = unavailable
+    before = w.analyses
+    w.run_for(20, every=0.5)
+    assert w.analyses - before == 4
+    assert w.condition("MetricsUnavailable").status == "True"  # type: ignore[union-attr]
+
+
+def test_the_next_wake_is_the_rollouts_own_clock() -> None:
+    w = installed(analysis=passing)
+    start_rollout(w)
+    w.run_until(lambda w: w.ro is not None and w.ro.settled_at is not None, 60)
+    plan = w.plans[-1]
+    assert plan.next_due is not None
+    an = w.status.analysis
+    assert an is not None and an.last_sample_at is not None
+    due = dt.datetime.fromtimestamp(an.last_sample_at + 5, dt.timezone.utc)  # the next analysis
+    assert plan.next_due <= due
+    assert plan.next_due <= w.now + dt.timedelta(seconds=ROLLOUT_HEARTBEAT_S)
+
+
+def test_a_new_template_is_checked_once_and_a_known_one_never() -> None:
+    w = installed(analysis=passing)
+    start_rollout(w)
+    r = reads(w)
+    assert w.desired_hash() not in r.new_template_unless  # type: ignore[operator]
+    w.tick()
+    assert w.desired_hash() in reads(w).new_template_unless  # type: ignore[operator]
+
+
+def test_an_adopted_deployment_is_read_until_it_is_scaled_down_then_never() -> None:
+    from ripcord.api.template import template_hash
+    from ripcord.engine.observed import AdoptView
+    from tests.unit.engine.sim import template
+    legacy = template("1.0.0")
+    s = spec("1.0.0", template=None, workloadRef={"name": "legacy"})
+    w = World(spec=s, adopt=AdoptView(exists=True, template=legacy, template_hash=template_hash(legacy), replicas=3))
+    assert reads(w).adopt == "legacy"
+    w.run_until(lambda w: w.status.phase == "Stable", 60)
+    w.run_for(3)
+    assert w.adopt is not None and w.adopt.replicas == 0
+    assert w.status.adopted == "legacy" and reads(w).adopt is None

@@ -1,0 +1,79 @@
+"""The observer carries out the read plan from the stores; the API only for what the plan asks."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tests.unit.kube.edge import RELEASES, release, with_release
+
+
+def settled(e: Any) -> None:
+    e.reconcile()
+    e.sync()
+    e.reconcile()
+    e.sync()
+
+
+def pod(name: str, slot: str, ready: bool, restarts: int = 0, created: str = "2026-01-29T14:29:00Z") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "shop", "creationTimestamp": created,
+                         "labels": {"ripcord.dev/release": "web", "ripcord.dev/slot": slot}},
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "True" if ready else "False",
+                                       "lastTransitionTime": created}],
+                       "containerStatuses": [{"name": "app", "restartCount": restarts}]}}
+
+
+def test_observing_a_release_at_rest_sends_no_request() -> None:
+    e = with_release()
+    settled(e)
+    e.api.calls.clear()
+    body = e.reconciler.release("shop", "web")
+    obs = e.observer.observe(body, e.now)
+    assert e.api.calls == [] and obs.spec is not None and obs.slots["a"].exists
+
+
+def test_a_new_template_is_dry_run_once_whatever_the_number_of_reconciles() -> None:
+    e = with_release()
+    settled(e)
+    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
+    e.sync()
+    body = e.reconciler.release("shop", "web")
+    e.api.calls.clear()
+    for _ in range(3):
+        e.observer.observe(body, e.now)
+    assert [(c.verb, c.resource, c.dry_run) for c in e.api.calls] == [("create", "deployments", True)]
+
+
+def test_pod_health_comes_from_the_store_of_pods() -> None:
+    e = with_release()
+    settled(e)
+    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
+    e.sync()
+    e.reconcile()  # the rollout starts: the canary is slot b
+    e.sync()
+    e.stores.pods.apply("ADDED", pod("web-b-1", "b", ready=False, restarts=2))
+    e.stores.pods.apply("ADDED", pod("web-b-2", "b", ready=True, restarts=1))
+    e.stores.pods.apply("ADDED", pod("web-a-1", "a", ready=False, restarts=9))  # the stable's: not judged
+    e.api.calls.clear()
+    obs = e.observer.observe(e.reconciler.release("shop", "web"), e.now + dt.timedelta(seconds=5))
+    assert e.api.calls == []
+    assert obs.health.restarts == 3 and obs.health.not_ready == ("web-b-1",)
+    assert obs.health.breach is not None and obs.health.breach.gate == "Restarts"  # maxRestarts 1
+
+
+def test_the_effective_weight_of_the_replicas_provider_is_read_from_the_stores() -> None:
+    e = with_release()
+    settled(e)
+    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
+    e.sync()
+    e.reconcile()
+    e.sync()
+    status = e.api.get(f"{RELEASES}/web")["status"]  # type: ignore[index]
+    assert status["rollout"]["state"] == "Progressing"
+    for name, slot in (("web-a-1", "a"), ("web-a-2", "a"), ("web-b-1", "b")):
+        e.stores.pods.apply("ADDED", pod(name, slot, ready=True))
+    svc = e.stores.services.get("shop", "web")
+    assert svc is not None
+    e.stores.services.apply("MODIFIED", {**svc, "spec": {**svc["spec"], "selector": {"ripcord.dev/release": "web"}}})
+    obs = e.observer.observe(e.reconciler.release("shop", "web"), e.now)
+    assert round(obs.effective_weight or 0, 2) == 33.33
