@@ -153,6 +153,12 @@ class Releases:
     def events(self, name: str) -> list[Any]:
         return [e for e in self.core.list_namespaced_event(self.ns).items if e.involved_object.name == name]
 
+    def wait_event(self, name: str, reason: str, timeout: float = 30) -> Any:
+        """The first Event ``reason`` about the Release. Events go out from the status outbox just after
+        the status write that recorded them, so a test that has seen the status waits for them."""
+        return wait_for(lambda: next((e for e in self.events(name) if e.reason == reason), None), timeout,
+                        f"a {reason} Event for {name}")
+
 
 class OperatorProcess:
     """`ripcord run` as its own process, under the operator's identity (the shipped RBAC)."""

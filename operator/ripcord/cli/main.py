@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-format", choices=["text", "json"], default=os.environ.get("RIPCORD_LOG_FORMAT", "text"))
     run.add_argument("--verbose", action="store_true")
     run.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8080/healthz")
-    run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics on this port")
+    run.add_argument("--metrics-port", type=int, default=int(os.environ.get("RIPCORD_METRICS_PORT") or 0) or None,
+                     help="serve operator metrics on this port")
     run.add_argument("--leader-elect", action="store_true", help="act only while holding the Lease")
     run.add_argument("--lease-name", default="ripcord-operator")
     run.add_argument("--lease-namespace", default=os.environ.get("POD_NAMESPACE", "ripcord-system"))

@@ -101,9 +101,9 @@ def test_seed_2_0_0_is_rolled_back_on_error_rate(releases: Releases, operator: A
     assert reason["value"] == pytest.approx(1.0), reason  # 2.0.0 fails every request it answers
     assert reason["bound"] == "<= 0.05", reason
     assert metric(status, "error-rate")["stableValue"] == 0.0, status["analysis"]
+    assert releases.wait_event(name, "RolledBack").type == "Warning"
     events = releases.events(name)
     assert any(e.reason == "RollingBack" and e.type == "Warning" and "error-rate" in e.message for e in events)
-    assert any(e.reason == "RolledBack" and e.type == "Warning" for e in events)
     seen = load.summary(traffic)
     assert seen["by_version"].get("2.0.0", 0) > 0, f"the canary took traffic (Ready without /health): {seen}"
     print(f"2.0.0 rolled back {took:.1f}s into the test: {reason['message']} at {reason['weight']}%")
@@ -228,8 +228,8 @@ def test_a_prometheus_the_configuration_does_not_allow_is_refused(ref: dict[str,
     assert "allowed" in stalled["message"] and "default" in stalled["message"], stalled  # names what is allowed
     assert condition(status, "Ready")["status"] == "False"
     assert status.get("stable") is None and status.get("rollout") is None, status
-    events = [e for e in releases.events(name) if e.reason == "PrometheusNotAllowed"]
-    assert events and events[0].type == "Warning" and words[0] in events[0].message, events
+    event = releases.wait_event(name, "PrometheusNotAllowed")
+    assert event.type == "Warning" and words[0] in event.message, event
     apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
     assert apps.list_namespaced_deployment(namespace).items == []
     assert [s.metadata.name for s in core.list_namespaced_service(namespace).items] == []

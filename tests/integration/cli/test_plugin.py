@@ -123,7 +123,7 @@ def test_watch_exits_0_on_promotion_then_history_and_report(sandbox: Any, releas
 
     history = ripcord(sandbox, namespace, "history", name)
     rows = [line.split() for line in history.stdout.splitlines()[1:]]
-    assert [r[:3] for r in rows] == [["2", "2.0.1", "Promoted"], ["1", "1.0.0", "Promoted"]], history.stdout
+    assert [r[:3] for r in rows] == [["2", "2.0.1", "Promoted"], ["1", "1.0.0", "Installed"]], history.stdout
     assert rows[0][6:8] == ["2", "100%"]
 
     report = ripcord(sandbox, namespace, "postmortem", name, "--prometheus", sandbox.prometheus_url, timeout=60)

@@ -68,7 +68,7 @@ def test_invalid_spec_changes_nothing(releases: Releases, operator: Any, namespa
     stalled = next(c for c in status["conditions"] if c["type"] == "Stalled")
     assert stalled["status"] == "True" and stalled["reason"] == "InvalidSpec"
     assert "steps must increase" in stalled["message"]
-    assert any(e.reason == "InvalidSpec" for e in releases.events(name))
+    releases.wait_event(name, "InvalidSpec")
     after = client.AppsV1Api(kube).list_namespaced_deployment(namespace).items
     assert [(d.metadata.name, d.metadata.generation) for d in after] == \
            [(d.metadata.name, d.metadata.generation) for d in before]

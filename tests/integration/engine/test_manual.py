@@ -58,7 +58,7 @@ def test_abort_promote_retry_and_a_stale_abort(releases: Releases, operator: Any
     releases.annotate(name, "ripcord.dev/abort", f"{rid}/n3")
     wait_for(lambda: releases.status(name)["acknowledged"]["abort"] == f"{rid}/n3", 30, "stale abort acknowledged")
     assert releases.status(name)["rollout"]["id"] == new_id
-    assert any(e.reason == "StaleRequest" for e in releases.events(name))
+    releases.wait_event(name, "StaleRequest")
 
     # pause, then promote by hand
     releases.annotate(name, "ripcord.dev/pause", f"{new_id}/n4")
