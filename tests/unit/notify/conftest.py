@@ -4,7 +4,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.unit.notify.receiver import Receiver
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from ripcord.engine.plan import Notification
 from ripcord.notify import build_message, msteams_payload, outgoing, pagerduty_events
 from ripcord.notify.message import recovered_rollouts
 from ripcord.notify.pagerduty import dedup_key, with_routing_key
-from tests.unit.notify.receiver import Receiver
+from tests.webhook_receiver import Receiver
 from tests.unit.notify.test_notify_webhooks import BODY, ROLLBACK, STATUS, notifier
 
 SPEC = ReleaseSpec.model_validate({"version": "2.0.0", "template": {"spec": {"containers": []}}})

@@ -9,7 +9,7 @@ from ripcord.api.models import ReleaseSpec
 from ripcord.config import parse_config
 from ripcord.engine.plan import Notification
 from ripcord.notify import WebhookNotifier, build_message, generic_payload, slack_payload
-from tests.unit.notify.receiver import Receiver
+from tests.webhook_receiver import Receiver
 
 
 BODY = {"metadata": {"namespace": "shop", "name": "web", "uid": "6c1f-uid"}}
