@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Optional
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from ripcord import logs
 from ripcord.actuate.kube import Actuator
 from ripcord.api.models import GROUP, PLURAL, VERSION, ReleaseSpec, ReleaseStatus
 from ripcord.engine.decide import decide, traffic_intent
@@ -49,10 +50,11 @@ class Reconciler:
             raise
 
     def reconcile(self, namespace: str, name: str) -> Optional[Plan]:
-        if self.metrics is None:
-            return self._reconcile(namespace, name)
-        with self.metrics.reconciling(namespace, name):
-            return self._reconcile(namespace, name)
+        with logs.context(namespace=namespace, release=name):  # every line of this reconcile names the Release
+            if self.metrics is None:
+                return self._reconcile(namespace, name)
+            with self.metrics.reconciling(namespace, name):
+                return self._reconcile(namespace, name)
 
     def _reconcile(self, namespace: str, name: str) -> Optional[Plan]:
         started = time.monotonic()
@@ -63,6 +65,7 @@ class Reconciler:
         plan = decide(obs)
         old = ReleaseStatus.model_validate(body.get("status") or {}).wire()
         new = plan.status.wire()
+        logs.bind(rollout=logs.rollout_of(new))
         if new != old:
             try:
                 body = self.actuator.write_status(body, new)

@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
     scope.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
     run.add_argument("--config", default=os.environ.get("RIPCORD_CONFIG"), help="operator configuration YAML")
-    run.add_argument("--log-format", choices=["text", "json"], default=os.environ.get("RIPCORD_LOG_FORMAT", "text"))
+    run.add_argument("--log-format", choices=["text", "json"], default=os.environ.get("RIPCORD_LOG_FORMAT", "text"),
+                     help="json: one object per line (time, level, logger, message, namespace, release, rollout); "
+                          "default: $RIPCORD_LOG_FORMAT or text")
     run.add_argument("--verbose", action="store_true")
     run.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8080/healthz")
     run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics on this port")
@@ -59,8 +61,9 @@ def build_reconciler(api_client: Any, config_path: Optional[str]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     import kopf
-    kopf.configure(verbose=args.verbose,
-                   log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)
+
+    from ripcord import logs
+    logs.setup(args.log_format, verbose=args.verbose)  # every line, Kopf's too, in one format
     if not args.verbose:
         # "Timer 'reconcile' succeeded" once a second per Release drowns the transitions Ripcord logs.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)

@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import requests
 
+from ripcord import logs
 from ripcord.notify import pagerduty
 from ripcord.notify.message import build_message, field
 from ripcord.notify.payloads import outgoing
@@ -68,6 +69,8 @@ class Delivery:
     event: str
     key: str
     payload: Mapping[str, Any]
+    release: str = ""
+    rollout_id: Optional[int] = None
 
 
 class WebhookNotifier:
@@ -117,7 +120,8 @@ class WebhookNotifier:
             for key, payload in outgoing(kind, msg):
                 delivery = Delivery(webhook=str(field(hook, "name")), type=kind, url=str(field(hook, "url")),
                                     namespace=msg.namespace, secret_ref=field(hook, "secret_ref", "secretRef"),
-                                    event=msg.event, key=key, payload=payload)
+                                    event=msg.event, key=key, payload=payload, release=msg.release,
+                                    rollout_id=msg.rollout_id)
                 if self.submit(delivery):
                     queued.append(delivery)
         return queued
@@ -183,7 +187,9 @@ class WebhookNotifier:
             try:
                 if delivery is None:
                     return
-                self._result(delivery, self.send(delivery))
+                with logs.context(namespace=delivery.namespace, release=delivery.release or None,
+                                  rollout=delivery.rollout_id):
+                    self._result(delivery, self.send(delivery))
             except Exception:  # noqa: BLE001 - a worker must survive anything
                 log.exception("notify: delivery crashed")
             finally:

@@ -233,6 +233,7 @@ def test_deployment_args_are_the_clis() -> None:
         parsed = parser().parse_args(["run", *args])
         assert parsed.leader_elect is True and parsed.metrics_port == 9090
         assert parsed.lease_namespace == "ripcord-system"
+        assert parsed.log_format == "json", f"{name}: the shipped operator logs JSON lines"
 
 
 @pytest.mark.parametrize("name", ["operator", "sandbox"])
