@@ -364,18 +364,39 @@ def _superseded_by(release: Obj, entry: Obj) -> str:
     return f"the template changed{at}; " + (_timeline_message(entry, "Superseded") or "mid-rollout")
 
 
-def history_table(release: Obj, now: dt.datetime) -> str:
-    """`history NAME`: one line per rollout, newest first, as `status.history` keeps them (at most 20)."""
+HISTORY_HEADERS = ["ID", "VERSION", "OUTCOME", "STARTED (UTC)", "DURATION", "STEP", "WEIGHT", "REASON"]
+
+
+def _history_rows(release: Obj, now: dt.datetime) -> list[tuple[Optional[dt.datetime], list[Any]]]:
     rows = []
     for h in dig(release, "status", "history", default=[]):
         started, ended = parse_time(h.get("startedAt")), parse_time(h.get("endedAt"))
         took = between(started, ended if ended else now)
         outcome, note, reason = rollout_state(release, h)
-        rows.append([h.get("id"), h.get("version"), outcome, stamp(started), duration(took) + note,
-                     h.get("stepReached", 0), percent(h.get("weightReached", 0)), reason])
+        rows.append((started, [h.get("id"), h.get("version"), outcome, stamp(started), duration(took) + note,
+                               h.get("stepReached", 0), percent(h.get("weightReached", 0)), reason]))
+    return rows
+
+
+def history_table(release: Obj, now: dt.datetime) -> str:
+    """`history NAME`: one line per rollout, newest first, as `status.history` keeps them (at most 20)."""
+    rows = [r for _, r in _history_rows(release, now)]
     if not rows:
         return "No rollouts recorded yet."
-    return table(["ID", "VERSION", "OUTCOME", "STARTED (UTC)", "DURATION", "STEP", "WEIGHT", "REASON"], rows)
+    return table(HISTORY_HEADERS, rows)
+
+
+def histories_table(releases: Sequence[Obj], now: dt.datetime, namespaces: bool = False) -> str:
+    """`history` without a name (or with -A): every Release's rollouts, newest first."""
+    epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    rows: list[tuple[dt.datetime, list[Any]]] = []
+    for r in releases:
+        ident = ([dig(r, "metadata", "namespace")] if namespaces else []) + [dig(r, "metadata", "name")]
+        rows += [(started or epoch, ident + row) for started, row in _history_rows(r, now)]
+    if not rows:
+        return "No rollouts recorded yet."
+    rows.sort(key=lambda x: x[0], reverse=True)
+    return table((["NAMESPACE"] if namespaces else []) + ["RELEASE"] + HISTORY_HEADERS, [r for _, r in rows])
 
 
 def progress_line(release: Obj) -> str:
