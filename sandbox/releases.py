@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import yaml
 from kubernetes import client
@@ -164,10 +164,11 @@ class OperatorProcess:
     """`ripcord run` as its own process, under the operator's identity (the shipped RBAC)."""
 
     def __init__(self, kubeconfig: str, namespace: "str | list[str]", log_path: Path, config_path: Path,
-                 env: Optional[dict[str, str]] = None) -> None:
+                 env: Optional[dict[str, str]] = None, args: Sequence[str] = ()) -> None:
         self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
         self.config_path = config_path
         self.env = env or {}
+        self.args = list(args)  # more `ripcord run` flags, e.g. --log-format=json
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
     def start(self, **extra_env: str) -> "OperatorProcess":
@@ -178,7 +179,7 @@ class OperatorProcess:
             [sys.executable, "-m", "ripcord.cli.main", "run", "--kubeconfig", self.kubeconfig,
              *[arg for ns in ([self.namespace] if isinstance(self.namespace, str) else self.namespace)
                for arg in ("--namespace", ns)],
-             "--config", str(self.config_path)],
+             "--config", str(self.config_path), *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         return self
 
@@ -205,11 +206,12 @@ class OperatorProcess:
             return ""
 
 
-def write_operator_config(path: Path, prometheus_url: str) -> Path:
+def write_operator_config(path: Path, prometheus_url: str, webhooks: Sequence[str] = ()) -> Path:
+    """``webhooks``: URL prefixes notifications may go to (scheme, host and port must match exactly)."""
     path.write_text(yaml.safe_dump({
         "namespace": "ripcord-system",
         "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5, "scrapeIntervalSeconds": 1}},
-        "webhooks": {"allowedUrls": ["http://127.0.0.1:"]},
+        "webhooks": {"allowedUrls": list(webhooks) or ["http://127.0.0.1:"]},
         "analysis": {"deadlineSeconds": 3},
     }))
     return path

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Optional, Protocol
 
 from kubernetes.client.rest import ApiException
 
+from ripcord import logs
 from ripcord.actuate.kube import Actuator, CollisionFound
 from ripcord.api.conditions import set_condition
 from ripcord.api.models import OutboxItem, ReleaseSpec, ReleaseStatus
@@ -93,10 +94,11 @@ class Reconciler:
 
     def reconcile(self, ns: str, name: str) -> Optional[dt.datetime]:
         """Reconcile once; the time it is due again at the latest (None: only when something changes)."""
-        if self.metrics is None:
-            return self._reconcile(ns, name)
-        with self.metrics.reconciling(ns, name):
-            return self._reconcile(ns, name)
+        with logs.context(namespace=ns, release=name):
+            if self.metrics is None:
+                return self._reconcile(ns, name)
+            with self.metrics.reconciling(ns, name):
+                return self._reconcile(ns, name)
 
     def _reconcile(self, ns: str, name: str) -> Optional[dt.datetime]:
         key = (ns, name)
@@ -119,6 +121,7 @@ class Reconciler:
         plan = decide(obs)
         old = ReleaseStatus.model_validate(body.get("status") or {}).wire()
         new = plan.status.wire()
+        logs.bind(rollout=logs.rollout_of(new))
         self._clear_error(key, new, obs.generation)
         if new != old:
             rv = body["metadata"]["resourceVersion"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import pytest
 from kubernetes import client
@@ -29,12 +29,14 @@ def operator_factory(ripcord_installed: Any, namespace: str, tmp_path: Path,
     """Start `ripcord run` for the test's namespace as the operator identity; stopped after the test."""
     started: list[OperatorProcess] = []
 
-    def start(prometheus_url: Optional[str] = None, **env: str) -> OperatorProcess:
-        """``prometheus_url``: the only Prometheus the operator's configuration allows (default: the sandbox's)."""
+    def start(prometheus_url: Optional[str] = None, args: Sequence[str] = (), webhooks: Sequence[str] = (),
+              **env: str) -> OperatorProcess:
+        """``prometheus_url``: the only Prometheus the operator's configuration allows (default: the sandbox's);
+        ``args``: more `ripcord run` flags; ``webhooks``: the URL prefixes notifications may go to."""
         config = write_operator_config(tmp_path / f"ripcord-{len(started)}.yaml",
-                                       prometheus_url or ripcord_installed.prometheus_url)
+                                       prometheus_url or ripcord_installed.prometheus_url, webhooks)
         proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log",
-                               config).start(**env)
+                               config, args=args).start(**env)
         started.append(proc)
         return proc
 

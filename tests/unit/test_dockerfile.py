@@ -152,3 +152,12 @@ def test_dockerignore_keeps_the_context_small() -> None:
     for path in (".venv", ".git", "tests", "sandbox", "docs", "bench"):
         assert ignored(path), f"{path} would be sent to the build"
     assert not ignored("operator") and not ignored("pyproject.toml")
+
+
+def test_license_file_matches_the_image_label_and_the_package() -> None:
+    label = re.search(r'org\.opencontainers\.image\.licenses="([^"]+)"', (ROOT / "Dockerfile").read_text())
+    assert label is not None
+    assert label.group(1) == "Apache-2.0"
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"] == {"text": label.group(1)}

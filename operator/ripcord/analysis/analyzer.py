@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 
 from ..api.models import AnalysisSpec, JudgeSettings, MetricResult, MetricSpec, parse_duration
 from ..config import ConfigError, NotAllowed, OperatorConfig, PromEndpoint, SecretReader
-from . import queries
+from . import failures, queries
 from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
 from .metrics import Measurement, MetricReader, Target, Window, fold_step
@@ -260,7 +260,7 @@ class Analyzer:
             return unavailable(str(e))
         except Exception as e:  # noqa: BLE001 - a bug here must hold the rollout, never pass or crash it
             log.exception("analysis of %s/%s failed", target.namespace, target.release)
-            return unavailable(f"analysis error: {type(e).__name__}: {e}")
+            return unavailable(failures.internal_error(e))
 
         results: dict[str, MetricResult] = {}
         for name, why in plan.problems.items():

@@ -31,6 +31,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from ..config import PromEndpoint
+from . import failures
 from .counters import Sample
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class PrometheusClient:
             return self._prom.custom_query(promql, params=params, timeout=timeout + 1.0)
 
         what = f"Prometheus {self.endpoint.name} ({self.endpoint.url})"
+        # The exception's own text (URL-encoded PromQL, the connection pool's internals, the
+        # answer's body) goes to the log; the sentence from `failures` goes to the status.
         try:
             result = call_with_timeout(run, timeout, what)
         except MetricsUnavailable:
@@ -166,16 +169,22 @@ class PrometheusClient:
             m = _STATUS.search(str(e))
             code = int(m.group(1)) if m else 0
             if code in (400, 422):
-                raise QueryError(f"Prometheus refused the query {promql!r}: {_short(str(e))}") from e
-            raise MetricsUnavailable(f"{what}: {_short(str(e))}") from e
+                log.warning("Prometheus %s refused the query %r: %s", self.endpoint.name, promql, _short(str(e)))
+                raise QueryError(failures.query_refused(e)) from e
+            raise self._unavailable(e, what, promql, timeout) from e
         except requests.RequestException as e:
-            raise MetricsUnavailable(f"{what}: {type(e).__name__}: {_short(str(e))}") from e
+            raise self._unavailable(e, what, promql, timeout) from e
         except (ValueError, KeyError, TypeError) as e:
-            raise MetricsUnavailable(f"{what}: unreadable answer: {_short(str(e))}") from e
+            raise self._unavailable(e, what, promql, timeout) from e
         try:
             return parse_result(result)
         except (ValueError, TypeError, IndexError) as e:
-            raise MetricsUnavailable(f"{what}: unreadable answer: {_short(str(e))}") from e
+            raise self._unavailable(e, what, promql, timeout) from e
+
+    def _unavailable(self, exc: BaseException, what: str, promql: str, timeout: float) -> MetricsUnavailable:
+        log.warning("Prometheus %s query failed: %s: %s (query %r)", self.endpoint.name, type(exc).__name__,
+                    _short(str(exc)), promql)
+        return MetricsUnavailable(failures.describe(exc, what, timeout=timeout))
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ripcord.api.models import GROUP, KIND, PLURAL, VERSION, ReleaseSpec, ReleaseStatus
+from ripcord.labels import standard
 
 _KEEP = {"type", "properties", "items", "required", "enum", "default", "description", "minimum",
          "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
@@ -116,7 +117,7 @@ def crd() -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}", "labels": {"app.kubernetes.io/name": "ripcord"}},
+        "metadata": {"name": f"{PLURAL}.{GROUP}", "labels": standard("crd")},
         "spec": {
             "group": GROUP,
             "scope": "Namespaced",

@@ -175,10 +175,20 @@ class AnalysisSpec(Model):
 class WebhookSpec(Model):
     name: str
     url: str = Field(..., description="must be listed in the operator's configuration")
-    type: Literal["generic", "slack"] = "generic"
+    type: Literal["generic", "slack", "pagerduty", "msteams"] = Field(
+        "generic", description="generic: Ripcord's JSON; slack: Block Kit; pagerduty: Events API v2 (trigger on "
+        "rollback/stall, resolve on the next promotion); msteams: an Adaptive Card")
     events: list[Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]] = Field(
         default_factory=lambda: ["rollback", "promotion", "stall"])
-    secret_ref: Optional[str] = Field(None, description="Secret with a `token` key sent as a bearer token")
+    secret_ref: Optional[str] = Field(None, description="Secret with a `token` key sent as a bearer token "
+                                      "(pagerduty: the routing key, required)")
+
+    @model_validator(mode="after")
+    def _pagerduty_key(self) -> "WebhookSpec":
+        if self.type == "pagerduty" and not self.secret_ref:
+            raise ValueError(f"notifications[{self.name}].secretRef is required with type pagerduty: "
+                             "its Secret's `token` key is the routing key")
+        return self
 
 
 class WorkloadRef(Model):

@@ -68,6 +68,12 @@ class Cluster:
             items = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
         return sorted(items, key=lambda r: (dig(r, "metadata", "namespace", default=""), dig(r, "metadata", "name")))
 
+    def find(self, name: str) -> list[Obj]:
+        """Releases named ``name`` in every namespace (``-A`` with a name)."""
+        items = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL,
+                                                       field_selector=f"metadata.name={name}")["items"]
+        return sorted(items, key=lambda r: dig(r, "metadata", "namespace", default=""))
+
     def workloads(self, release: Obj) -> list[WorkloadPods]:
         """The Release's Deployments (both slots, and an adopted workloadRef while it still runs)."""
         ns, name = release["metadata"]["namespace"], release["metadata"]["name"]

@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (default)")
     scope.add_argument("-n", "--namespace", action="append", default=[], help="watch only these namespaces")
     run.add_argument("--config", default=os.environ.get("RIPCORD_CONFIG"), help="operator configuration YAML")
-    run.add_argument("--log-format", choices=["text", "json"], default=os.environ.get("RIPCORD_LOG_FORMAT", "text"))
+    run.add_argument("--log-format", choices=["text", "json"], default=os.environ.get("RIPCORD_LOG_FORMAT", "text"),
+                     help="json: one object per line (time, level, logger, message, namespace, release, rollout); "
+                          "default: $RIPCORD_LOG_FORMAT or text")
     run.add_argument("--verbose", action="store_true")
     run.add_argument("--liveness", default=None, help="e.g. http://0.0.0.0:8080/healthz")
     run.add_argument("--metrics-port", type=int, default=int(os.environ.get("RIPCORD_METRICS_PORT") or 0) or None,
@@ -47,14 +49,14 @@ def _parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import kopf
 
+    from ripcord import logs
     from ripcord import operator as edge
     from ripcord.kube.client import api_client
     from ripcord.runtime.app import Settings, build
     from ripcord.telemetry import default_metrics, start_metrics_server
     from ripcord.wiring import analyzer_and_checks, notifier_for
 
-    kopf.configure(verbose=args.verbose,
-                   log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)
+    logs.setup(args.log_format, verbose=args.verbose)  # every line, Kopf's too, in one format
     if not args.verbose:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     metrics = default_metrics()

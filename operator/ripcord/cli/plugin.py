@@ -48,6 +48,42 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+OUTPUTS = ("json", "yaml")
+COMPLETION_HELP = """\
+  bash:  echo 'eval "$(kubectl-ripcord completion bash)"' >> ~/.bashrc
+  zsh:   echo 'eval "$(kubectl-ripcord completion zsh)"' >> ~/.zshrc
+This completes `kubectl-ripcord ...`. `kubectl ripcord ...` completes through kubectl's own
+completion (kubectl 1.26 or newer), which runs `kubectl_complete-ripcord` from the PATH; the
+same package installs it. Release names are completed from the cluster (3 s timeout).
+"""
+
+
+def release_name(action: argparse.Action) -> argparse.Action:
+    """Complete this argument with the names of the Releases in the namespace."""
+    action.completer = complete_release_names  # type: ignore[attr-defined]
+    return action
+
+
+def complete_release_names(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """Release names for shell completion; nothing (never an error) when the cluster cannot say."""
+    try:
+        from ripcord.cli.actions import GROUP, PLURAL, VERSION
+        from ripcord.cli.kube import load
+        from kubernetes import client
+        api, default_ns = load(getattr(parsed_args, "kubeconfig", None), getattr(parsed_args, "context", None))
+        custom = client.CustomObjectsApi(api)
+        listed: Any
+        if getattr(parsed_args, "all_namespaces", False):
+            listed = custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=3)
+        else:
+            ns = getattr(parsed_args, "namespace", None) or default_ns
+            listed = custom.list_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, _request_timeout=3)
+        items: list[Any] = listed["items"]
+        return sorted({str(r["metadata"]["name"]) for r in items if str(r["metadata"]["name"]).startswith(prefix)})
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
+        return []
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
@@ -62,21 +98,31 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_, description=help_, epilog=EXIT_CODES_HELP,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
+    def all_namespaces(cmd: argparse.ArgumentParser, what: str) -> None:
+        cmd.add_argument("-A", "--all-namespaces", action="store_true", help=what)
+
+    def output(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("-o", "--output", choices=OUTPUTS, default=None,
+                         help="print the API objects as JSON or YAML instead of the table")
+
     get = command("get", "show a Release live (or list Releases): phase, step, weights, analysis, pods")
-    get.add_argument("name", nargs="?", help="the Release; omit to list the namespace's Releases")
+    release_name(get.add_argument("name", nargs="?", help="the Release; omit to list the namespace's Releases"))
     get.add_argument("-w", "--watch", action="store_true",
                      help="refresh until the rollout ends; exit 0 when Ready (promoted), 3 when rolled back "
                           "or aborted, 2 on an invalid spec")
     get.add_argument("--timeout", type=seconds, default=0.0, help="with --watch: give up after this long "
                      "(e.g. 15m; exit 4); default: no limit")
     get.add_argument("--interval", type=seconds, default=1.0, help="with --watch: seconds between refreshes")
-    get.add_argument("-A", "--all-namespaces", action="store_true", help="list Releases in every namespace")
+    all_namespaces(get, "list Releases in every namespace; with a name, find that Release in any namespace")
+    output(get)
 
-    hist = command("history", "table of a Release's past rollouts: outcome, duration, reach, reason")
-    hist.add_argument("name")
+    hist = command("history", "table of a Release's past rollouts (the last 20): outcome, duration, reach, reason")
+    release_name(hist.add_argument("name", nargs="?", help="the Release; omit for every Release of the namespace"))
+    all_namespaces(hist, "every namespace; with a name, find that Release in any namespace")
+    output(hist)
 
     pm = command("postmortem", "Markdown incident report of one rollout (default: the latest that did not ship)")
-    pm.add_argument("name")
+    release_name(pm.add_argument("name"))
     pm.add_argument("--rollout", type=int, default=None, help="rollout id (see `history`)")
     pm.add_argument("--prometheus", default=None, metavar="URL",
                     help="count the canary's requests and errors over the rollout window from this Prometheus")
@@ -88,10 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
                           ("resume", "let a paused rollout continue"),
                           ("retry", "let the last rolled-back template roll out again")):
         a = command(action, help_)
-        a.add_argument("name")
+        release_name(a.add_argument("name"))
         a.add_argument("--wait", action="store_true", help="wait until the operator acknowledges the request; "
                        "exit 5 if it acknowledged but did not act on it")
         a.add_argument("--timeout", type=seconds, default=60.0, help="with --wait: give up after this long (exit 4)")
+
+    ver = sub.add_parser("version", help="print the plugin's version and the API it speaks")
+    output(ver)
+    comp = sub.add_parser("completion", formatter_class=argparse.RawDescriptionHelpFormatter,
+                          help="print a shell completion script (bash or zsh)",
+                          description="print a shell completion script for kubectl-ripcord", epilog=COMPLETION_HELP)
+    comp.add_argument("shell", choices=("bash", "zsh"))
     return p
 
 
@@ -115,19 +168,56 @@ class Plugin:
 
     # -------------------------------------------------------------- get
 
+    def emit(self, obj: Any, fmt: str) -> None:
+        """``-o json|yaml``: the objects as the API server returns them (JSON indented like kubectl's)."""
+        if fmt == "yaml":
+            import yaml
+            self.out.write(yaml.safe_dump(obj, sort_keys=False, allow_unicode=True))
+        else:
+            import json
+            self.out.write(json.dumps(obj, indent=4, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def locate(self, name: str, all_namespaces: bool) -> render.Obj:
+        """The Release ``name``: in the namespace, or with ``-A`` the one Release of that name in any namespace."""
+        if not all_namespaces:
+            release: render.Obj = self.cluster.release(self.ns, name)
+            return release
+        from ripcord.cli.kube import NotFound
+        found: list[render.Obj] = self.cluster.find(name)
+        if not found:
+            raise NotFound(f'release "{name}" not found in any namespace')
+        if len(found) > 1:
+            where = ", ".join(str(render.dig(r, "metadata", "namespace")) for r in found)
+            raise Ambiguous(f'release "{name}" exists in several namespaces ({where}): choose one with -n')
+        self.ns = str(render.dig(found[0], "metadata", "namespace"))  # --watch and later reads follow it
+        return found[0]
+
     def get(self, args: argparse.Namespace) -> int:
+        fmt = getattr(args, "output", None)
+        all_ns = bool(getattr(args, "all_namespaces", False))
+        if args.watch and fmt:
+            self.warn("error: --watch prints the live view; -o json|yaml prints the object once")
+            return EXIT_USAGE
         if not args.name:
             if args.watch:
                 self.warn("error: --watch needs a Release name")
                 return EXIT_USAGE
-            releases = self.cluster.releases(None if args.all_namespaces else self.ns)
-            if not releases:
-                self.warn("No Releases found" + ("" if args.all_namespaces else f" in namespace {self.ns}") + ".")
+            releases = self.cluster.releases(None if all_ns else self.ns)
+            if fmt:
+                self.emit({"apiVersion": "v1", "kind": "List", "items": list(releases),
+                           "metadata": {"resourceVersion": ""}}, fmt)
                 return EXIT_OK
-            self.print(render.releases_table(releases, self.now(), namespaces=args.all_namespaces))
+            if not releases:
+                self.warn("No Releases found" + ("" if all_ns else f" in namespace {self.ns}") + ".")
+                return EXIT_OK
+            self.print(render.releases_table(releases, self.now(), namespaces=all_ns))
+            return EXIT_OK
+        release = self.locate(args.name, all_ns)
+        if fmt:
+            self.emit(dict(release), fmt)
             return EXIT_OK
         if not args.watch:
-            release = self.cluster.release(self.ns, args.name)
             self.print(render.release_view(release, self.cluster.workloads(release), self.now()))
             return EXIT_OK
         return self.watch(args.name, args.timeout, args.interval)
@@ -180,8 +270,30 @@ class Plugin:
     # -------------------------------------------------------------- history, postmortem
 
     def history(self, args: argparse.Namespace) -> int:
-        release = self.cluster.release(self.ns, args.name)
-        self.print(render.history_table(release, self.now()))
+        fmt = getattr(args, "output", None)
+        all_ns = bool(getattr(args, "all_namespaces", False))
+        if args.name:
+            release = self.locate(args.name, all_ns)
+            if fmt:
+                self.emit(_history_object(release), fmt)
+            else:
+                self.print(render.history_table(release, self.now()))
+            return EXIT_OK
+        releases = self.cluster.releases(None if all_ns else self.ns)
+        if fmt:
+            self.emit([_history_object(r) for r in releases], fmt)
+        elif not releases:
+            self.warn("No Releases found" + ("" if all_ns else f" in namespace {self.ns}") + ".")
+        else:
+            self.print(render.histories_table(releases, self.now(), namespaces=all_ns))
+        return EXIT_OK
+
+    def version(self, args: argparse.Namespace) -> int:
+        info = version_info()
+        if getattr(args, "output", None):
+            self.emit(info, args.output)
+        else:
+            self.print(f"kubectl-ripcord {info['version']} (API {info['api']}, Python {info['python']})")
         return EXIT_OK
 
     def postmortem(self, args: argparse.Namespace) -> int:
@@ -243,6 +355,78 @@ class Plugin:
         return EXIT_IGNORED
 
 
+class Ambiguous(LookupError):
+    """``-A NAME`` matched Releases in several namespaces."""
+
+
+def _history_object(release: render.Obj) -> dict[str, Any]:
+    meta = release.get("metadata") or {}
+    return {"namespace": meta.get("namespace"), "release": meta.get("name"),
+            "history": list(render.dig(release, "status", "history", default=[]))}
+
+
+def version_info() -> dict[str, str]:
+    """The plugin's own version (the installed package's), the API it speaks, the Python it runs on."""
+    import platform
+    from importlib import metadata
+
+    from ripcord.api.models import GROUP, VERSION
+    try:
+        version = metadata.version("ripcord")
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed as a package)"
+    return {"version": version, "api": f"{GROUP}/{VERSION}", "python": platform.python_version()}
+
+
+def completion_script(shell: str) -> str:
+    """The shell code that completes ``kubectl-ripcord`` (argcomplete's, for bash or zsh)."""
+    from argcomplete import shell_integration
+    return shell_integration.shellcode(["kubectl-ripcord"], shell=shell)
+
+
+def complete(words: Sequence[str]) -> list[str]:
+    """Completions for ``kubectl-ripcord <words>``, the last word being the one typed so far."""
+    import io
+    import os
+
+    from argcomplete import finders
+    line = " ".join(["kubectl-ripcord", *words])
+    env = {"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)), "_ARGCOMPLETE_IFS": "\n"}
+    saved = {k: os.environ.get(k) for k in (*env, "_ARGCOMPLETE_SHELL", "_ARGCOMPLETE_DFS")}
+    os.environ.update(env)
+    for k in ("_ARGCOMPLETE_SHELL", "_ARGCOMPLETE_DFS"):
+        os.environ.pop(k, None)
+    class Finder(finders.CompletionFinder):
+        def _init_debug_stream(self) -> None:
+            """Not file descriptor 9, as argcomplete's shell code has it: here it may be anyone's."""
+            import argcomplete.io as arg_io
+            arg_io.debug_stream = sys.stderr
+
+    out = io.StringIO()
+    try:
+        Finder()(build_parser(), output_stream=out, exit_method=lambda *_: None)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return [c.rstrip() for c in out.getvalue().split("\n") if c.strip()]
+
+
+def kubectl_complete_main(argv: Optional[Sequence[str]] = None) -> int:
+    """``kubectl_complete-ripcord``: kubectl (1.26+) runs it to complete ``kubectl ripcord ...``.
+
+    kubectl passes the words after ``ripcord`` (the last one partial) and reads one completion
+    per line, then ``:<directive>`` (4: no file completion), as Cobra's ``__complete`` does.
+    """
+    words = list(sys.argv[1:] if argv is None else argv) or [""]
+    for c in complete(words):
+        sys.stdout.write(c + "\n")
+    sys.stdout.write(":4\n")
+    return 0
+
+
 def _code_name(code: int) -> str:
     return {outcome.EXIT_OK: "shipped", outcome.EXIT_INVALID_SPEC: "invalid spec",
             outcome.EXIT_ROLLED_BACK: "did not ship", outcome.EXIT_ERROR: "error"}.get(code, "ended")
@@ -254,7 +438,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")  # type: ignore[union-attr]
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        import argcomplete
+        argcomplete.autocomplete(parser)  # only acts when the shell asks for completions
+    except ImportError:
+        pass
+    args = parser.parse_args(argv)
+    if args.command == "completion":
+        sys.stdout.write(completion_script(args.shell))
+        return EXIT_OK
+    if args.command == "version":  # needs no cluster
+        return Plugin(None, "default", sys.stdout, sys.stderr).version(args)
     import urllib3
     from kubernetes.client.rest import ApiException
 
@@ -268,7 +463,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run = {"get": plugin.get, "history": plugin.history, "postmortem": plugin.postmortem}.get(args.command, plugin.action)
     try:
         return run(args)
-    except NotFound as exc:
+    except (NotFound, Ambiguous) as exc:
         plugin.warn(f"error: {exc}")
         return EXIT_ERROR
     except ApiException as exc:

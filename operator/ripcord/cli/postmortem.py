@@ -18,9 +18,10 @@ import datetime as dt
 import re
 from typing import Any, Iterable, Optional, Sequence
 
+from ripcord.api import wording
 from ripcord.cli.impact import Impact, SourceImpact
-from ripcord.cli.render import (Obj, between, bound_text, clock, dig, duration, metric_kind, metric_value, number,
-                                parse_time, percent, spec_weights, stamp)
+from ripcord.cli.render import (Obj, between, bound_text, clock, condition, dig, duration, metric_judge, metric_kind,
+                                metric_value, number, parse_time, percent, spec_weights, stamp)
 
 INCIDENT_OUTCOMES = ("RolledBack", "Aborted", "Failed")
 
@@ -236,8 +237,7 @@ class _Report:
 
     def title(self) -> str:
         day = self.started.strftime("%B %d, %Y") if self.started else "date unknown"
-        what = {"RolledBack": "rolled back", "Aborted": "aborted", "Failed": "failed", "Promoted": "promoted",
-                "Superseded": "superseded", "Progressing": "in progress"}.get(self.outcome, self.outcome)
+        what = wording.outcome_words(self.outcome)
         kind = "Post-Mortem Report" if self.incident else "Rollout Report"
         return (f"# {kind}\n\n## Release `{self.ns}/{self.name}`, rollout {self.id}: "
                 f"version {self.version} {what} — {day}\n")
@@ -333,6 +333,9 @@ class _Report:
                  f"| {kind} | {metric or '-'} | {value} | {_escape(bound_text(self.reason.get('bound'), mk))} | "
                  f"{percent(self.reason.get('weight'))} | {clock(parse_time(self.reason.get('at')))} |", "",
                  f"Recorded reason: {_escape(self.reason.get('message') or '-')}"]
+        scope = wording.value_scope(metric_judge(self.release, metric)) if metric else ""
+        if scope and self.reason.get("value") is not None:
+            lines += ["", f"The value is the canary's {scope} (the `{metric_judge(self.release, metric)}` judge)."]
         an = self._analysis_for_this_rollout()
         if an:
             lines += ["", f"All metrics at the last analysis ({clock(parse_time(an.get('at')))}, "
@@ -343,6 +346,8 @@ class _Report:
                 lines.append(f"| {m.get('name')} | {m.get('verdict')} | {metric_value(m.get('value'), k)} | "
                              f"{metric_value(m.get('stableValue'), k)} | {_escape(bound_text(m.get('bound'), k))} | "
                              f"{_escape(m.get('message') or '')} |")
+            lines += ["", "Canary and Stable are over the step so far (fixed bounds) or the rollout so far "
+                          "(sequential judge); counts \"over Ns\" in a note are the last interval's alone."]
         return "\n".join(lines) + "\n"
 
     def _analysis_for_this_rollout(self) -> Optional[Obj]:
@@ -438,14 +443,29 @@ class _Report:
                          "after the decision" + (", with no human action." if kind != "Manual" else "."))
         if self.incident:
             items.append(f"**Stable kept serving**: {self.previous_stable} was not scaled down during the rollout.")
-            items.append("**The bad version stays rolled back**: the Release is Stalled (Flux reports Failed, "
-                         "Argo CD Degraded) and does not retry the same template by itself.")
+            items.append(self._stays_rolled_back())
         if self.outcome == "Promoted":
             items.append(f"**Progressive delivery**: {len(spec_weights(self.release))} step(s) with analysis before "
                          f"{self.version} took all traffic.")
         if not items:
             return ""
         return "## What Worked\n\n" + "\n".join(f"{i}. ✓ {t}" for i, t in enumerate(items, 1)) + "\n"
+
+    def _stays_rolled_back(self) -> str:
+        """Whether the Release is *still* Stalled on this rollout, or has moved on since."""
+        history = dig(self.release, "status", "history", default=[])
+        latest = history[0] if history else {}
+        stalled = condition(self.release, "Stalled") or {}
+        if latest.get("id") == self.id and stalled.get("status") == "True":
+            return ("**The bad version stays rolled back**: the Release is Stalled (Flux reports Failed, "
+                    "Argo CD Degraded) and does not retry the same template by itself.")
+        later = [h for h in history if isinstance(h.get("id"), int) and isinstance(self.id, int) and h["id"] > self.id]
+        nxt = min(later, key=lambda h: h["id"]) if later else None
+        phase = dig(self.release, "status", "phase", default="unknown")
+        until = (f" until rollout {nxt['id']} ({nxt.get('version', '?')}) started" if nxt is not None
+                 else " until the template changed or a retry was asked")
+        return (f"**The bad version stayed rolled back**: the Release was Stalled after this rollout and did not "
+                f"retry the same template by itself{until}. The Release is {phase} now.")
 
     def follow_ups(self) -> str:
         if not self.incident:
@@ -499,7 +519,7 @@ def _count(v: float) -> str:
 
 
 def _ratio(v: Optional[float]) -> str:
-    return "-" if v is None else f"{number(v * 100.0)}%"
+    return wording.ratio_percent(v)
 
 
 def _source_label(s: SourceImpact) -> str:

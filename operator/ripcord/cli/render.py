@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
-import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from ripcord.api import wording
 from ripcord.api.times import parse_time  # noqa: F401 - re-exported for the CLI modules
 
 Obj = Mapping[str, Any]
@@ -73,16 +72,7 @@ def stamp(t: Optional[dt.datetime]) -> str:
 
 def duration(seconds: Optional[float]) -> str:
     """Compact and exact to the second, like kubectl's ages: ``45s``, ``2m05s``, ``1h02m``."""
-    if seconds is None or math.isnan(seconds):
-        return "-"
-    s = int(round(max(seconds, 0.0)))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+    return wording.duration(seconds)
 
 
 def between(a: Optional[dt.datetime], b: Optional[dt.datetime]) -> Optional[float]:
@@ -90,43 +80,26 @@ def between(a: Optional[dt.datetime], b: Optional[dt.datetime]) -> Optional[floa
 
 
 # ---------------------------------------------------------------------------- numbers
+# One voice with the notifications and the engine's messages: ripcord.api.wording.
 
 def number(v: Optional[float]) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return str(v)
-    return f"{v:.4g}"
+    return wording.number(v)
 
 
 def percent(v: Optional[float]) -> str:
     """A traffic share already in percent (weights)."""
-    return "-" if v is None else f"{number(float(v))}%"
+    return wording.percent(v)
 
 
 def metric_value(v: Optional[float], kind: Optional[str]) -> str:
     """A metric value in its natural unit: error ratios as percent, latencies in ms/s."""
-    if v is None:
-        return "-"
-    if kind == "error-rate":
-        return f"{number(v * 100.0)}%"
-    if kind == "latency":
-        return f"{number(v * 1000.0)} ms" if v < 1 else f"{number(v)} s"
-    return number(v)
-
-
-_ABSOLUTE_BOUND = re.compile(r"^(<=|<|>=|>)\s*([0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)$")
+    return wording.metric_value(v, kind)
 
 
 def bound_text(bound: Optional[str], kind: Optional[str]) -> str:
-    """An absolute bound in the value's unit (``<= 0.05`` -> ``<= 5%`` for an error rate); a
-    relative or statistical bound (``ratio <= 1.1 (alpha 0.01)``) is shown as the judge wrote it."""
-    if not bound:
-        return "-"
-    m = _ABSOLUTE_BOUND.match(bound.strip())
-    if m is None or kind not in ("error-rate", "latency"):
-        return bound
-    return f"{m.group(1)} {metric_value(float(m.group(2)), kind)}"
+    """A bound in the value's unit (``<= 0.05`` -> ``<= 5%`` for an error rate); the sequential
+    judge's statistical bound (``ratio <= 1.1 (alpha 0.01)``) is shown as the judge wrote it."""
+    return wording.bound_phrase(bound, kind)
 
 
 def metric_kind(release: Obj, name: Optional[str]) -> Optional[str]:
@@ -270,13 +243,14 @@ def release_view(release: Obj, deployments: Sequence[WorkloadPods], now: dt.date
         eff = ro.get("effectiveWeight", st.get("effectiveWeight"))
         out.append(f"Weight:      asked {percent(ro.get('weight'))}, effective {percent(eff)}")
         if ro.get("reason"):
-            out.append(f"Reason:      {ro['reason'].get('kind')}: {ro['reason'].get('message')}")
+            out.append(f"Reason:      {reason_text(ro['reason'], release)}")
         if st.get("watchUntil"):
             out.append(f"Watch until: {stamp(parse_time(st['watchUntil']))}")
     elif st.get("lastOutcome"):
         last = (st.get("history") or [{}])[0]
-        out.append(f"Last:        #{last.get('id', '?')} {last.get('version', '?')} {st['lastOutcome']}"
-                   + (f" ({last['reason'].get('message')})" if last.get("reason") else ""))
+        _, _, why = rollout_state(release, last)
+        out.append(f"Last:        #{last.get('id', '?')} {last.get('version', '?')} "
+                   f"{wording.outcome_words(last.get('outcome') or st['lastOutcome'])}" + (f" ({why})" if why else ""))
     cond_lines = _condition_lines(release)
     if cond_lines:
         out.append("Conditions:  " + cond_lines[0])
@@ -325,30 +299,104 @@ def releases_table(releases: Sequence[Obj], now: dt.datetime, namespaces: bool =
 
 # ---------------------------------------------------------------------------- history
 
+def metric_judge(release: Obj, name: Optional[str]) -> Optional[str]:
+    """The judge of an analysis metric (``sequential`` by default), None for pod-health gates."""
+    spec = metric_spec(release, name)
+    return None if spec is None else str(spec.get("judge") or "sequential")
+
+
 def reason_text(reason: Optional[Obj], release: Obj) -> str:
+    """``Metric: error-rate = 34% breached <= 2% at 50%``: the recorded reason in one voice."""
     if not reason:
         return ""
     kind = reason.get("kind", "")
     if reason.get("metric") and reason.get("value") is not None:
         mk = metric_kind(release, reason.get("metric"))
-        return (f"{kind}: {reason['metric']} = {metric_value(reason['value'], mk)}"
-                + (f" breached {bound_text(reason['bound'], mk)}" if reason.get("bound") else "")
-                + (f" at {reason['weight']}%" if reason.get("weight") is not None else ""))
+        return (f"{kind}: " + wording.breach(str(reason["metric"]), reason["value"], reason.get("bound"), mk)
+                + (f" at {percent(reason['weight'])}" if reason.get("weight") is not None else ""))
     return f"{kind}: {reason.get('message', '')}"
 
 
-def history_table(release: Obj, now: dt.datetime) -> str:
-    """`history NAME`: one line per rollout, newest first, as `status.history` keeps them."""
+def _timeline_message(entry: Obj, event: str) -> Optional[str]:
+    for t in reversed(entry.get("timeline") or []):
+        if isinstance(t, Mapping) and t.get("event") == event:
+            return str(t.get("message") or "") or None
+    return None
+
+
+def rollout_state(release: Obj, entry: Obj) -> tuple[str, str, str]:
+    """(outcome, duration note, reason) of a history entry as `history` shows it.
+
+    The entry of the rollout in flight says ``Progressing`` whatever it is doing; the live
+    ``status.rollout`` says more: held without a verdict (``Holding``), paused, promoting,
+    in its post-promotion watch, rolling back. A rollout superseded by a newer template
+    records no reason: its timeline says what superseded it.
+    """
+    outcome = str(entry.get("outcome") or "-")
+    reason = reason_text(entry.get("reason"), release)
+    ro = dig(release, "status", "rollout")
+    if outcome == "Progressing" and isinstance(ro, Mapping) and ro.get("id") == entry.get("id"):
+        if ro.get("held"):
+            why = _timeline_message(entry, "NoVerdict") or "no verdict by analysis.maxDuration"
+            return "Holding", " (held: no verdict)", reason or f"NoVerdict: {why}"
+        if ro.get("paused") or dig(release, "spec", "paused"):
+            return "Paused", " (paused)", reason
+        state = str(ro.get("state") or "Progressing")
+        note = {"Promoting": " (promoting)", "Watching": " (watching)", "RollingBack": " (rolling back)"}.get(
+            state, " (running)")
+        if state == "RollingBack" and not reason:
+            reason = reason_text(ro.get("reason"), release)
+        return state, note, reason
+    if outcome == "Superseded" and not reason:
+        reason = "Superseded: " + _superseded_by(release, entry)
+    return outcome, "" if entry.get("endedAt") else " (running)", reason
+
+
+def _superseded_by(release: Obj, entry: Obj) -> str:
+    """``a new template (rollout 3, 2.0.1) replaced it at 20%``."""
+    rid = entry.get("id")
+    newer = [h for h in dig(release, "status", "history", default=[])
+             if isinstance(h, Mapping) and isinstance(h.get("id"), int) and isinstance(rid, int) and h["id"] > rid]
+    nxt = min(newer, key=lambda h: h["id"]) if newer else None
+    at = f" at {percent(entry['weightReached'])}" if entry.get("weightReached") is not None else ""
+    if nxt is not None:
+        return f"a new template (rollout {nxt['id']}, {nxt.get('version', '?')}) replaced it{at}"
+    return f"the template changed{at}; " + (_timeline_message(entry, "Superseded") or "mid-rollout")
+
+
+HISTORY_HEADERS = ["ID", "VERSION", "OUTCOME", "STARTED (UTC)", "DURATION", "STEP", "WEIGHT", "REASON"]
+
+
+def _history_rows(release: Obj, now: dt.datetime) -> list[tuple[Optional[dt.datetime], list[Any]]]:
     rows = []
     for h in dig(release, "status", "history", default=[]):
         started, ended = parse_time(h.get("startedAt")), parse_time(h.get("endedAt"))
         took = between(started, ended if ended else now)
-        rows.append([h.get("id"), h.get("version"), h.get("outcome"), stamp(started),
-                     duration(took) + ("" if ended else " (running)"),
-                     h.get("stepReached", 0), percent(h.get("weightReached", 0)), reason_text(h.get("reason"), release)])
+        outcome, note, reason = rollout_state(release, h)
+        rows.append((started, [h.get("id"), h.get("version"), outcome, stamp(started), duration(took) + note,
+                               h.get("stepReached", 0), percent(h.get("weightReached", 0)), reason]))
+    return rows
+
+
+def history_table(release: Obj, now: dt.datetime) -> str:
+    """`history NAME`: one line per rollout, newest first, as `status.history` keeps them (at most 20)."""
+    rows = [r for _, r in _history_rows(release, now)]
     if not rows:
         return "No rollouts recorded yet."
-    return table(["ID", "VERSION", "OUTCOME", "STARTED (UTC)", "DURATION", "STEP", "WEIGHT", "REASON"], rows)
+    return table(HISTORY_HEADERS, rows)
+
+
+def histories_table(releases: Sequence[Obj], now: dt.datetime, namespaces: bool = False) -> str:
+    """`history` without a name (or with -A): every Release's rollouts, newest first."""
+    epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    rows: list[tuple[dt.datetime, list[Any]]] = []
+    for r in releases:
+        ident = ([dig(r, "metadata", "namespace")] if namespaces else []) + [dig(r, "metadata", "name")]
+        rows += [(started or epoch, ident + row) for started, row in _history_rows(r, now)]
+    if not rows:
+        return "No rollouts recorded yet."
+    rows.sort(key=lambda x: x[0], reverse=True)
+    return table((["NAMESPACE"] if namespaces else []) + ["RELEASE"] + HISTORY_HEADERS, [r for _, r in rows])
 
 
 def progress_line(release: Obj) -> str:

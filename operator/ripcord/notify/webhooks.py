@@ -1,11 +1,11 @@
-"""Webhooks on rollback, promotion, stall (and pre/post-rollout), generic JSON or Slack.
+"""Webhooks on rollback, promotion, stall (and pre/post-rollout): generic JSON, Slack, PagerDuty, Teams.
 
 Three concerns, kept apart:
 
-- *What to say* is pure: ``build_message`` reads the engine's ``Notification`` and the
-  status it was recorded in (the rollout's history entry: version, outcome, reason with
-  metric/value/bound/weight, timeline), and ``generic_payload`` / ``slack_payload`` shape
-  it. Nothing in a payload is a link: receivers get facts, not URLs to follow.
+- *What to say* is pure: ``message.build_message`` reads the engine's ``Notification`` and
+  the status it was recorded in, and ``payloads.outgoing`` shapes it for each kind of
+  receiver (``generic``, ``slack``, ``pagerduty``, ``msteams``). Nothing in a payload is a
+  link: receivers get facts, not URLs to follow.
 - *Whether to send* is the operator's configuration: a URL is checked against the
   allowed prefixes when the delivery is queued and again right before it is sent
   (a Release could otherwise make the operator POST anywhere: request forgery).
@@ -14,6 +14,10 @@ Three concerns, kept apart:
   on a slow receiver. Each attempt has connect and read timeouts, failures (connection
   errors, timeouts, 5xx, 429) are retried a bounded number of times with exponential
   back-off, and a full queue drops (and counts) rather than blocks.
+
+Credentials: a webhook's ``secretRef`` names a Secret in the Release's namespace whose
+``token`` key is read at send time: sent as ``Authorization: Bearer`` (generic, slack,
+msteams), or as the body's ``routing_key`` for PagerDuty.
 
 Idempotency: every message has a key per (Release uid, rollout id, event). The notifier
 sends a key to a webhook at most once per process (a retried reconcile that re-emits a
@@ -25,7 +29,6 @@ from __future__ import annotations
 import base64
 import collections
 import dataclasses
-import datetime as dt
 import logging
 import queue
 import random
@@ -35,15 +38,13 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import requests
 
+from ripcord import logs
+from ripcord.notify import pagerduty
+from ripcord.notify.message import build_message, field
+from ripcord.notify.payloads import outgoing
+
 log = logging.getLogger(__name__)
 
-TITLES = {
-    "rollback": "rolled back", "promotion": "promoted", "stall": "is stalled",
-    "pre-rollout": "rollout started", "post-rollout": "rollout finished",
-}
-SLACK_EMOJI = {"rollback": ":rotating_light:", "promotion": ":white_check_mark:", "stall": ":warning:",
-               "pre-rollout": ":arrow_forward:", "post-rollout": ":checkered_flag:"}
-TIMELINE_IN_PAYLOAD = 20
 SENT_KEYS_KEPT = 10_000
 
 #: Reads a webhook's bearer token: (namespace, secret name) -> token, or None.
@@ -54,179 +55,6 @@ UrlCheck = Callable[[str], Any]
 ResultHook = Callable[[str, str, str], None]
 
 
-# ----------------------------------------------------------------------------- what to say
-
-@dataclasses.dataclass(frozen=True)
-class Reason:
-    kind: str
-    message: str
-    metric: Optional[str] = None
-    value: Optional[float] = None
-    bound: Optional[str] = None
-    weight: Optional[int] = None
-    at: Optional[str] = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Message:
-    """Everything a receiver is told about one notification."""
-
-    event: str
-    key: str
-    namespace: str
-    release: str
-    rollout_id: int
-    version: str
-    stable_version: Optional[str]
-    outcome: Optional[str]
-    message: str
-    reason: Optional[Reason]
-    weight_reached: Optional[int]
-    started_at: Optional[str]
-    ended_at: Optional[str]
-    timeline: tuple[Mapping[str, Any], ...]
-    at: str
-    summary: str
-
-
-def idempotency_key(namespace: str, name: str, uid: str, rollout_id: int, event: str) -> str:
-    """Stable across retries and restarts; the uid tells apart a Release deleted and recreated."""
-    return f"{namespace}/{name}/{uid or '-'}/{rollout_id}/{event}"
-
-
-def _field(obj: Any, name: str, alias: Optional[str] = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(alias or name, obj.get(name))
-    return getattr(obj, name, None)
-
-
-def _summary(event: str, release: str, namespace: str, version: str, stable: Optional[str],
-             reason: Optional[Reason], weight: Optional[int], seconds: Optional[float], note: str) -> str:
-    head = f"{release} ({namespace}): {version} {TITLES.get(event, event)}"
-    parts = [head]
-    if event == "rollback" and reason is not None:
-        why = reason.message
-        if reason.metric and reason.value is not None:
-            why = f"{reason.metric} = {reason.value:g}" + (f", bound {reason.bound}" if reason.bound else "")
-        at = f" at {reason.weight}% of traffic" if reason.weight is not None else ""
-        after = f" after {seconds:.0f}s" if seconds is not None else ""
-        parts.append(f"{reason.kind}{at}{after}: {why}")
-    elif note:
-        parts.append(note)
-    elif weight is not None:
-        parts.append(f"reached {weight}%")
-    if stable and event in ("rollback", "stall"):
-        parts.append(f"{stable} serves the traffic")
-    return ". ".join(parts) + "."
-
-
-def _seconds(a: Optional[str], b: Optional[str]) -> Optional[float]:
-    try:
-        if not a or not b:
-            return None
-        ta = dt.datetime.fromisoformat(a.replace("Z", "+00:00"))
-        tb = dt.datetime.fromisoformat(b.replace("Z", "+00:00"))
-        return max(0.0, (tb - ta).total_seconds())
-    except ValueError:
-        return None
-
-
-def build_message(body: Mapping[str, Any], spec: Any, note: Any, status: Mapping[str, Any],
-                  now: Optional[dt.datetime] = None) -> Message:
-    """The message for the engine's ``note`` (event, rollout_id, message) as ``status`` records it."""
-    meta = body.get("metadata") or {}
-    namespace, name, uid = meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", "")
-    event, rid, text = str(_field(note, "event")), int(_field(note, "rollout_id", "rolloutId")), \
-        str(_field(note, "message") or "")
-    entry: Mapping[str, Any] = next((h for h in status.get("history") or []
-                                     if isinstance(h, Mapping) and h.get("id") == rid), {})
-    rollout = status.get("rollout") if isinstance(status.get("rollout"), Mapping) else {}
-    raw_reason = entry.get("reason") or (rollout.get("reason") if rollout and rollout.get("id") == rid else None)
-    reason = None
-    if isinstance(raw_reason, Mapping):
-        reason = Reason(kind=str(raw_reason.get("kind", "")), message=str(raw_reason.get("message", "")),
-                        metric=raw_reason.get("metric"), value=raw_reason.get("value"),
-                        bound=raw_reason.get("bound"), weight=raw_reason.get("weight"), at=raw_reason.get("at"))
-    version = str(entry.get("version") or _field(spec, "version") or "")
-    stable = status.get("stable") if isinstance(status.get("stable"), Mapping) else {}
-    stable_version = stable.get("version") if stable else None
-    started = entry.get("startedAt")
-    ended = entry.get("endedAt")
-    timeline = tuple(t for t in (entry.get("timeline") or [])[-TIMELINE_IN_PAYLOAD:] if isinstance(t, Mapping))
-    weight = entry.get("weightReached")
-    now = now or dt.datetime.now(dt.timezone.utc)
-    seconds = _seconds(started, reason.at if reason else ended)
-    return Message(
-        event=event, key=idempotency_key(namespace, name, uid, rid, event), namespace=namespace, release=name,
-        rollout_id=rid, version=version, stable_version=stable_version, outcome=entry.get("outcome"),
-        message=text, reason=reason, weight_reached=weight, started_at=started, ended_at=ended,
-        timeline=timeline, at=now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        summary=_summary(event, name, namespace, version, stable_version, reason, weight, seconds, text))
-
-
-def generic_payload(msg: Message) -> dict[str, Any]:
-    """The generic JSON body (documented in docs/install.md)."""
-    return {
-        "source": "ripcord",
-        "event": msg.event,
-        "idempotencyKey": msg.key,
-        "namespace": msg.namespace,
-        "release": msg.release,
-        "rolloutId": msg.rollout_id,
-        "version": msg.version,
-        "stableVersion": msg.stable_version,
-        "outcome": msg.outcome,
-        "message": msg.message,
-        "reason": None if msg.reason is None else {k: v for k, v in dataclasses.asdict(msg.reason).items()},
-        "weightReached": msg.weight_reached,
-        "startedAt": msg.started_at,
-        "endedAt": msg.ended_at,
-        "timeline": [dict(t) for t in msg.timeline],
-        "summary": msg.summary,
-        "at": msg.at,
-    }
-
-
-def _slack_escape(text: Any) -> str:
-    """Slack mrkdwn control characters; also keeps a version string from smuggling in a <link|...>."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def slack_payload(msg: Message) -> dict[str, Any]:
-    """A Slack incoming-webhook body: ``text`` (the fallback, notifications) plus Block Kit ``blocks``."""
-    title = f"{SLACK_EMOJI.get(msg.event, '')} {msg.release}: {msg.version} {TITLES.get(msg.event, msg.event)}".strip()
-    fields = [f"*Release*\n{msg.namespace}/{msg.release}", f"*Version*\n{msg.version}"]
-    if msg.stable_version:
-        fields.append(f"*Stable*\n{msg.stable_version}")
-    if msg.outcome:
-        fields.append(f"*Outcome*\n{msg.outcome}")
-    if msg.reason is not None:
-        fields.append(f"*Reason*\n{msg.reason.kind}")
-        if msg.reason.metric:
-            fields.append(f"*Metric*\n{msg.reason.metric}")
-        if msg.reason.value is not None:
-            fields.append(f"*Value*\n{msg.reason.value:g}" + (f" (bound {msg.reason.bound})" if msg.reason.bound else ""))
-        if msg.reason.weight is not None:
-            fields.append(f"*Weight*\n{msg.reason.weight}%")
-    lines = [f"`{t.get('at', '')}` {t.get('event', '')}" + (f" @{t['weight']}%" if t.get("weight") is not None else "")
-             + (f" — {t.get('message')}" if t.get("message") else "") for t in msg.timeline[-8:]]
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(title, 150), "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _cut(_slack_escape(msg.summary), 3000)}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(_slack_escape(f), 2000)} for f in fields[:10]]},
-    ]
-    if lines:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": _cut(_slack_escape("\n".join(lines)), 3000)}})
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": _cut(_slack_escape(f"rollout {msg.rollout_id} · key {msg.key} · {msg.at}"), 3000)}]})
-    return {"text": _cut(_slack_escape(msg.summary), 3000), "blocks": blocks}
-
-
 # ----------------------------------------------------------------------------- sending
 
 @dataclasses.dataclass(frozen=True)
@@ -234,13 +62,15 @@ class Delivery:
     """One message to one webhook."""
 
     webhook: str
-    type: str  # generic | slack
+    type: str  # generic | slack | pagerduty | msteams
     url: str
     namespace: str
     secret_ref: Optional[str]
     event: str
     key: str
     payload: Mapping[str, Any]
+    release: str = ""
+    rollout_id: Optional[int] = None
     on_done: Optional[Callable[[], None]] = dataclasses.field(default=None, compare=False, repr=False)
 
 
@@ -276,7 +106,7 @@ class WebhookNotifier:
         try:
             return self.notify(body, spec, note, status)
         except Exception:  # noqa: BLE001 - a notification must never fail a reconcile
-            log.exception("notify: could not queue %s", _field(note, "event"))
+            log.exception("notify: could not queue %s", field(note, "event"))
             return []
 
     def notify(self, body: Mapping[str, Any], spec: Any, note: Any, status: Mapping[str, Any],
@@ -284,20 +114,22 @@ class WebhookNotifier:
         """Queue the note's deliveries; ``on_done`` is called once every one of them has a final result
         (sent, failed after its retries, refused, dropped), or at once when no webhook wants it."""
         msg = build_message(body, spec, note, status)
-        hooks: Sequence[Any] = _field(spec, "notifications") or []
-        wanted = []
+        hooks: Sequence[Any] = field(spec, "notifications") or []
+        planned: list[Delivery] = []
         for hook in hooks:
-            events = _field(hook, "events") or ["rollback", "promotion", "stall"]
-            if msg.event in events:
-                wanted.append(hook)
-        done = _countdown(len(wanted), on_done)
+            events = field(hook, "events") or ["rollback", "promotion", "stall"]
+            if msg.event not in events:
+                continue
+            kind = str(field(hook, "type") or "generic")
+            for key, payload in outgoing(kind, msg):
+                planned.append(Delivery(webhook=str(field(hook, "name")), type=kind, url=str(field(hook, "url")),
+                                        namespace=msg.namespace, secret_ref=field(hook, "secret_ref", "secretRef"),
+                                        event=msg.event, key=key, payload=payload, release=msg.release,
+                                        rollout_id=msg.rollout_id))
+        done = _countdown(len(planned), on_done)
         queued = []
-        for hook in wanted:
-            kind = str(_field(hook, "type") or "generic")
-            delivery = Delivery(webhook=str(_field(hook, "name")), type=kind, url=str(_field(hook, "url")),
-                                namespace=msg.namespace, secret_ref=_field(hook, "secret_ref", "secretRef"),
-                                event=msg.event, key=msg.key,
-                                payload=slack_payload(msg) if kind == "slack" else generic_payload(msg), on_done=done)
+        for delivery in planned:
+            delivery = dataclasses.replace(delivery, on_done=done)
             if self.submit(delivery):
                 queued.append(delivery)
         return queued
@@ -370,7 +202,9 @@ class WebhookNotifier:
             try:
                 if delivery is None:
                     return
-                self._result(delivery, self.send(delivery))
+                with logs.context(namespace=delivery.namespace, release=delivery.release or None,
+                                  rollout=delivery.rollout_id):
+                    self._result(delivery, self.send(delivery))
             except Exception:  # noqa: BLE001 - a worker must survive anything
                 log.exception("notify: delivery crashed")
             finally:
@@ -382,6 +216,8 @@ class WebhookNotifier:
             log.warning("notify: webhook %s: URL no longer allowed; not sent", d.webhook)
             return "refused"
         headers = {"Content-Type": "application/json", "User-Agent": "ripcord", "Idempotency-Key": d.key}
+        payload: Mapping[str, Any] = d.payload
+        token: Optional[str] = None
         if d.secret_ref and self.token_reader is not None:
             try:
                 token = self.token_reader(d.namespace, d.secret_ref)
@@ -389,12 +225,18 @@ class WebhookNotifier:
                 log.error("notify: webhook %s: cannot read Secret %s/%s: %s", d.webhook, d.namespace,
                           d.secret_ref, e)
                 return "failed"
-            if token:
-                headers["Authorization"] = f"Bearer {token.strip()}"
+        if d.type == "pagerduty":
+            if not token:
+                log.error("notify: webhook %s: PagerDuty needs a routing key: the `token` key of the Secret "
+                          "named by secretRef (%s)", d.webhook, d.secret_ref or "none given")
+                return "failed"
+            payload = pagerduty.with_routing_key(payload, token)
+        elif token:
+            headers["Authorization"] = f"Bearer {token.strip()}"
         for attempt in range(1, self.max_attempts + 1):
             retry_after: Optional[float] = None
             try:
-                resp = self._session.post(d.url, json=d.payload, headers=headers, timeout=self.timeout,
+                resp = self._session.post(d.url, json=payload, headers=headers, timeout=self.timeout,
                                           allow_redirects=False)
                 code = resp.status_code
                 resp.close()

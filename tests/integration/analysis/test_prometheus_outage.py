@@ -95,7 +95,7 @@ def test_an_outage_holds_the_weight_and_rolls_back_at_the_limit(
     assert held_weight in STEPS, held_at
     stopwatch.mark(f"{len(unavailable)} unavailable analyses, weight held at {held_weight}%")
     messages = {u["message"] for u in unavailable.values()}
-    want = "ConnectionError" if how == "stopped" else "no answer within"
+    want = "refused the connection" if how == "stopped" else "no answer within"
     assert all(want in m and "Prometheus default" in m for m in messages), messages
 
     status = releases.wait_outcome(name, "RolledBack", rollout_id=rid, timeout=LIMIT_S + 60)

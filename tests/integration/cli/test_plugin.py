@@ -86,6 +86,53 @@ def test_kubectl_finds_the_plugin(sandbox: Any) -> None:
     assert "kubectl-ripcord" in listed.stdout, _explain(listed)
     helped = kubectl(sandbox, "ripcord", "--help", timeout=30)
     assert helped.returncode == 0 and "exit codes:" in helped.stdout, _explain(helped)
+    # `kubectl ripcord <TAB>`: kubectl's completion runs kubectl_complete-ripcord from the PATH.
+    completed = kubectl(sandbox, "__complete", "ripcord", "hist", timeout=30)
+    assert completed.stdout.splitlines()[:2] == ["history", ":4"], _explain(completed)
+
+
+@pytest.mark.integration
+def test_all_namespaces_and_json_yaml_output(sandbox: Any, kube: Any, releases: Releases, namespace: str) -> None:
+    """-A lists, finds and refuses to guess across namespaces; -o json|yaml prints the API objects."""
+    import json
+
+    import yaml
+    from kubernetes import client
+
+    other = f"{namespace}-b"
+    core = client.CoreV1Api(kube)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=other)))
+    try:
+        mine = {namespace, other}
+        releases.apply(release_manifest("web", "1.0.0"))
+        Releases(kube, other).apply(release_manifest("web", "1.0.0"))
+        Releases(kube, other).apply(release_manifest("solo", "1.0.0"))
+
+        table = kubectl(sandbox, "ripcord", "get", "-A", check=True)
+        rows = [line.split()[:2] for line in table.stdout.splitlines()]
+        assert rows[0] == ["NAMESPACE", "NAME"]
+        assert [r for r in rows[1:] if r[0] in mine] == [[namespace, "web"], [other, "solo"], [other, "web"]]
+
+        listed = json.loads(kubectl(sandbox, "ripcord", "get", "-A", "-o", "json", check=True).stdout)
+        assert listed["kind"] == "List"
+        assert sorted((i["metadata"]["namespace"], i["metadata"]["name"]) for i in listed["items"]
+                      if i["metadata"]["namespace"] in mine) == [(namespace, "web"), (other, "solo"), (other, "web")]
+
+        found = kubectl(sandbox, "ripcord", "get", "solo", "-A", check=True)
+        assert f"Namespace:   {other}" in found.stdout
+        ambiguous = kubectl(sandbox, "ripcord", "get", "web", "-A")
+        assert ambiguous.returncode == outcome.EXIT_ERROR, _explain(ambiguous)
+        assert "exists in several namespaces" in ambiguous.stderr and "choose one with -n" in ambiguous.stderr
+
+        one = yaml.safe_load(ripcord(sandbox, namespace, "get", "web", "-o", "yaml").stdout)
+        assert (one["kind"], one["metadata"]["namespace"]) == ("Release", namespace)
+        hist = yaml.safe_load(kubectl(sandbox, "ripcord", "history", "solo", "-A", "-o", "yaml", check=True).stdout)
+        assert (hist["namespace"], hist["release"], hist["history"]) == (other, "solo", [])
+        every = kubectl(sandbox, "ripcord", "history", "-A", check=True)
+        assert every.stdout.strip() == "No rollouts recorded yet." or \
+            every.stdout.splitlines()[0].split()[:3] == ["NAMESPACE", "RELEASE", "ID"]
+    finally:
+        core.delete_namespace(other)
 
 
 @pytest.mark.integration
@@ -237,6 +284,9 @@ def test_a_rollout_without_a_verdict_holds_until_a_person_acts(sandbox: Any, rel
     assert "[held]" in shown.stdout and "NoVerdict: MaxDurationReached" in shown.stdout, _explain(shown)
     watched = ripcord(sandbox, namespace, "get", name, "--watch", "--timeout", "3s", timeout=30)
     assert watched.returncode == outcome.EXIT_TIMEOUT, "a hold is not an end: it waits for a person"
+    history = ripcord(sandbox, namespace, "history", name)
+    newest = history.stdout.splitlines()[1]
+    assert newest.split()[2] == "Holding" and "(held: no verdict)" in newest, _explain(history)
 
     aborted = ripcord(sandbox, namespace, "abort", name, "--wait", "--timeout", "30s")
     assert aborted.returncode == 0, _explain(aborted)

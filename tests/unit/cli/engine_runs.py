@@ -232,3 +232,10 @@ def invalid_spec() -> Run:
     run.apply({**spec_dict("3.0.0"), "steps": [50, 20]})
     run.tick()
     return run
+
+
+def superseded() -> Run:
+    """2.0.0 in flight, then the template changes to 2.0.1: rollout 2 superseded by rollout 3."""
+    run = progressing()
+    run.apply(spec_dict("2.0.1"))
+    return run.until(lambda r: any(h.outcome == "Superseded" for h in r.status.history))

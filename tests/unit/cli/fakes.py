@@ -67,6 +67,9 @@ class FakeCluster:
     def releases(self, namespace: Optional[str]) -> list[dict[str, Any]]:
         return [copy.deepcopy(r) for r in self.sequence if isinstance(r, dict)][-1:]
 
+    def find(self, name: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(r) for r in self.sequence if isinstance(r, dict) and r["metadata"]["name"] == name]
+
     def workloads(self, release: dict[str, Any]) -> list[WorkloadPods]:
         return list(self._workloads)
 

@@ -21,7 +21,13 @@ def test_views_render_every_captured_release(label: str) -> None:
         assert f"Phase:       {status['phase']}" in view
     table = render.history_table(obj, NOW)
     for h in status.get("history") or []:
-        assert any(line.split()[:3] == [str(h["id"]), h["version"], h["outcome"]] for line in table.splitlines())
+        shown = render.rollout_state(obj, h)[0]  # the live state for the rollout in flight
+        assert shown == h["outcome"] or (h["outcome"] == "Progressing" and h["id"] == status["rollout"]["id"])
+        assert any(line.split()[:3] == [str(h["id"]), h["version"], shown] for line in table.splitlines())
+    if category(label) == "holding":
+        assert "Holding" in table and "(held: no verdict)" in table and "(running)" not in table
+    if category(label) == "paused":
+        assert "Paused" in table and "(paused)" in table
 
 
 @pytest.mark.parametrize("label", sorted(CAPTURED))

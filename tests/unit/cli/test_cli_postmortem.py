@@ -175,3 +175,20 @@ def test_exposure_states_the_share_the_data_plane_served_when_it_exceeds_the_ask
     text = _report(run)
     assert "at up to 33.33% of traffic (20% asked)**" in text
     assert "the other 66.67% of requests stayed on 1.0.0" in text
+
+
+def test_report_of_a_rollback_says_the_release_is_still_stalled() -> None:
+    text = _report(runs.rolled_back_on_metric())
+    assert "**The bad version stays rolled back**: the Release is Stalled" in text
+
+
+def test_report_of_an_old_rollback_does_not_call_a_stable_release_stalled() -> None:
+    """2.0.0 rolled back (rollout 2), then 2.0.1 promoted (rollout 3): the Release is Stable now."""
+    run = runs.rolled_back_on_metric()
+    run.analyze = runs.passing
+    run.apply(runs.spec_dict("2.0.1"))
+    run.until(lambda r: r.status.rollout is None and r.status.phase == "Stable")
+    text = postmortem.build(run.release(), run.events, rollout_id=2, generated_at=run.now)
+    assert "the Release is Stalled" not in text
+    assert ("**The bad version stayed rolled back**: the Release was Stalled after this rollout and did not retry "
+            "the same template by itself until rollout 3 (2.0.1) started. The Release is Stable now.") in text

@@ -49,7 +49,7 @@ def test_live_view_of_a_rolled_back_release_names_the_reason() -> None:
     text = render.release_view(run.release(), [WorkloadPods("web-a", 4, 4, 4, "1.0.0"),
                                                WorkloadPods("web-b", 0, 0, 0, "2.0.0")], run.now)
     assert "Phase:       RolledBack" in text
-    assert _lines(text, "Last:")[0].startswith("Last:        #2 2.0.0 RolledBack (error-rate = 0.34 breached")
+    assert _lines(text, "Last:")[0].startswith("Last:        #2 2.0.0 rolled back (Metric: error-rate = 34% breached")
     assert "Stalled=True (RolledBack)" in text
     assert _lines(text, "idle")[0].split() == ["idle", "web-b", "2.0.0", "0/0"]
     assert "Last analysis (of the last rollout): Fail" in text
@@ -89,6 +89,21 @@ def test_history_table_lists_rollouts_newest_first_with_outcome_reach_and_reason
 def test_history_marks_the_running_rollout() -> None:
     run = runs.progressing()
     assert "(running)" in render.history_table(run.release(), run.now).splitlines()[1]
+
+
+def test_history_shows_a_held_rollout_as_holding_not_running() -> None:
+    run = runs.held()
+    row = render.history_table(run.release(), run.now).splitlines()[1]
+    assert row.split()[:3] == ["2", "2.0.0", "Holding"]
+    assert "(held: no verdict)" in row and "(running)" not in row
+    assert "NoVerdict: no verdict after" in row
+
+
+def test_history_says_what_superseded_a_rollout() -> None:
+    run = runs.superseded()
+    lines = render.history_table(run.release(), run.now).splitlines()
+    old = next(line for line in lines if line.split()[:3] == ["2", "2.0.0", "Superseded"])
+    assert "Superseded: a new template (rollout 3, 2.0.1) replaced it at 20%" in old
 
 
 def test_list_view_with_namespaces() -> None:

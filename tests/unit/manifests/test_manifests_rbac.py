@@ -231,6 +231,7 @@ def test_deployment_args_are_the_clis() -> None:
         parsed = parser().parse_args(["run", *args])
         assert parsed.leader_elect is True and parsed.metrics_port == 9090
         assert parsed.lease_namespace == "ripcord-system"
+        assert parsed.log_format == "json", f"{name}: the shipped operator logs JSON lines"
 
 
 @pytest.mark.parametrize("name", ["operator", "sandbox"])
@@ -248,3 +249,27 @@ def test_sandbox_configuration_is_loopback_only() -> None:
     urls = [cfg.prometheus_default.url, *cfg.webhook_allowed_urls,
             *(i.url for i in cfg.prometheus_instances.values())]
     assert all(u.startswith("http://127.0.0.1:") for u in urls), urls
+
+
+CONVENTIONAL_LABELS = ("name", "instance", "version", "component", "part-of", "managed-by")
+
+
+@pytest.mark.parametrize("name", ["base", "namespaced", "monitoring", "sandbox", "crds", "rbac", "operator"])
+def test_every_shipped_object_carries_the_recommended_labels(name: str) -> None:
+    """app.kubernetes.io/name|instance|version|component|part-of|managed-by, the version the package's."""
+    import tomllib
+    version = tomllib.loads((MANIFESTS.parent / "pyproject.toml").read_text())["project"]["version"]
+    docs = build(name)
+    assert docs
+    for d in docs:
+        labels = d["metadata"].get("labels") or {}
+        what = f"{name}: {d['kind']} {d['metadata']['name']}"
+        missing = [k for k in CONVENTIONAL_LABELS if f"app.kubernetes.io/{k}" not in labels]
+        assert not missing, f"{what} lacks {missing}"
+        assert labels["app.kubernetes.io/version"] == version, what
+        assert (labels["app.kubernetes.io/name"], labels["app.kubernetes.io/part-of"]) == ("ripcord", "ripcord"), what
+        if d["kind"] == "Deployment":
+            pod = d["spec"]["template"]["metadata"]["labels"]
+            assert all(f"app.kubernetes.io/{k}" in pod for k in CONVENTIONAL_LABELS), what
+            selector = d["spec"]["selector"]["matchLabels"]
+            assert "app.kubernetes.io/version" not in selector, "a selector is immutable: no version in it"

@@ -1,13 +1,9 @@
 """Webhook notifications against a real HTTP receiver on 127.0.0.1 (port 0)."""
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
-from typing import Any, Iterator
-
-import pytest
+from typing import Any
 
 from ripcord.api.models import ReleaseSpec
 from ripcord.config import parse_config
@@ -17,58 +13,7 @@ from ripcord.reconcile import Note as _Note
 def Notification(event: str, rollout_id: int, message: str) -> _Note:  # noqa: N802 - reads as the type it was
     return _Note(event, rollout_id, message, key="1")
 from ripcord.notify import WebhookNotifier, build_message, generic_payload, slack_payload
-
-
-class Receiver:
-    """Records every POST; answers from a per-path script of status codes, or hangs on "hang"."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.script: dict[str, list[Any]] = {}
-        self.release = threading.Event()
-        self.lock = threading.Lock()
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with owner.lock:
-                    owner.requests.append({"path": self.path, "headers": dict(self.headers),
-                                           "json": json.loads(body)})
-                    todo = owner.script.get(self.path) or [200]
-                    step = todo.pop(0) if len(todo) > 1 else todo[0]
-                if step == "hang":
-                    owner.release.wait(30)
-                    return
-                self.send_response(step)
-                if step in (301, 302, 307):
-                    self.send_header("Location", "/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def paths(self) -> list[str]:
-        with self.lock:
-            return [r["path"] for r in self.requests]
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+from tests.webhook_receiver import Receiver
 
 
 BODY = {"metadata": {"namespace": "shop", "name": "web", "uid": "6c1f-uid"}}
@@ -114,13 +59,13 @@ def test_generic_payload_shape(rx: Receiver) -> None:
     assert [t["event"] for t in p["timeline"]] == ["Started", "RollingBack"]
     assert p["idempotencyKey"] == "shop/web/6c1f-uid/3/rollback" == req["headers"]["Idempotency-Key"]
     assert req["headers"]["Authorization"] == "Bearer tok-shop-hook-token"
-    assert "error-rate = 0.2, bound <= 0.02" in p["summary"] and "at 5% of traffic after 12s" in p["summary"]
+    assert "error-rate = 20% breached <= 2%" in p["summary"] and "at 5% of traffic after 12s" in p["summary"]
     assert "http" not in p["summary"]
     assert results == [("rollback", "generic", "sent")]
 
 
 def test_slack_payload_shape() -> None:
-    msg = build_message(BODY, {"version": "2.0.0"}, ROLLBACK, STATUS)
+    msg = build_message(BODY, spec(None), ROLLBACK, STATUS)  # type: ignore[arg-type]
     p = slack_payload(msg)
     assert set(p) == {"text", "blocks"}
     assert [b["type"] for b in p["blocks"]] == ["header", "section", "section", "section", "context"]
@@ -130,6 +75,7 @@ def test_slack_payload_shape() -> None:
     assert "shop/web/6c1f-uid/3/rollback" in flat
     fields = [f["text"] for f in p["blocks"][2]["fields"]]
     assert "*Metric*\nerror-rate" in fields and "*Weight*\n5%" in fields
+    assert "*Value*\n20% (bound &lt;= 2%)" in fields  # the same voice as the plugin: units, not 0.2 / 0.02
     assert generic_payload(msg)["idempotencyKey"] == msg.key
 
 
