@@ -10,7 +10,6 @@ receiver never holds a rollback back: notifications go out on the notifier's own
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -29,6 +28,7 @@ from ripcord.engine.observed import Collision
 from ripcord.engine.plan import Plan
 from ripcord.kube.stores import Stores
 from ripcord.leader import NotLeading
+from ripcord.notify.message import Note
 from ripcord.observe import Observer
 
 log = logging.getLogger("ripcord.reconcile")
@@ -43,16 +43,6 @@ RESEND_AFTER_S = 300.0
 class Notifier(Protocol):
     def notify(self, body: Mapping[str, Any], spec: Any, note: Any, status: Mapping[str, Any],
                on_done: Optional[Callable[[], None]] = None) -> Any: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class Note:
-    """An outbox notification as the notifier reads it."""
-
-    event: str
-    rollout_id: int
-    message: str
-    key: str
 
 
 class Reconciler:

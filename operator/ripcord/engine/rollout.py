@@ -73,7 +73,7 @@ def supersede(d: Decision, spec: ReleaseSpec, desired: str) -> None:
     st = d.st
     assert st.rollout is not None and st.canary is not None
     entry = d.current_entry()
-    why = f"superseded by a new template ({desired}) at {st.rollout.weight}%"
+    why = f"a new template (rollout {st.next_rollout_id}, {spec.version}) replaced it at {st.rollout.weight}%"
     d.timeline("Superseded", why, st.rollout.weight)
     if entry is not None:
         entry.outcome, entry.ended_at = "Superseded", iso(d.now)

@@ -23,6 +23,17 @@ TIMELINE_IN_PAYLOAD = 20
 NOT_SHIPPED = ("RolledBack", "Aborted", "Failed")
 
 
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """A notification as the status outbox records it: what happened to which rollout, and its key."""
+
+    event: str
+    rollout_id: int
+    message: str
+    key: str = ""
+
+
 @dataclasses.dataclass(frozen=True)
 class Reason:
     kind: str

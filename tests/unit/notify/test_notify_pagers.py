@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 from ripcord.api.models import ReleaseSpec
-from ripcord.engine.plan import Notification
+from ripcord.notify.message import Note as Notification
 from ripcord.notify import build_message, msteams_payload, outgoing, pagerduty_events
 from ripcord.notify.message import recovered_rollouts
 from ripcord.notify.pagerduty import dedup_key, with_routing_key

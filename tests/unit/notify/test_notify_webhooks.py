@@ -7,11 +7,7 @@ from typing import Any
 
 from ripcord.api.models import ReleaseSpec
 from ripcord.config import parse_config
-from ripcord.reconcile import Note as _Note
-
-
-def Notification(event: str, rollout_id: int, message: str) -> _Note:  # noqa: N802 - reads as the type it was
-    return _Note(event, rollout_id, message, key="1")
+from ripcord.notify.message import Note as Notification
 from ripcord.notify import WebhookNotifier, build_message, generic_payload, slack_payload
 from tests.webhook_receiver import Receiver
 
