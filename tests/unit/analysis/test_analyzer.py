@@ -180,21 +180,41 @@ def test_latency_quantile_against_stable(prom):
     assert "slower than 0.5s: canary 80/100" in m.message
 
 
-def test_gateway_source_selects_by_backend_workload(prom):
+def test_gateway_source_selects_by_backend_service_or_workload(prom):
     def gw(t: float) -> list[Sample]:
-        return [Sample({"namespace": "shop", "backend_workload": "web-a", "backend_pod": "web-a-1-a", "code": "200",
-                        "job": "gateway", "instance": "gw"}, 90 * t),
-                Sample({"namespace": "shop", "backend_workload": "web-b", "backend_pod": "web-b-1-a", "code": "200",
-                        "job": "gateway", "instance": "gw"}, 8 * t),
-                Sample({"namespace": "shop", "backend_workload": "web-b", "backend_pod": "web-b-1-a", "code": "504",
-                        "flags": "UT", "job": "gateway", "instance": "gw"}, 2 * t)]
+        return [Sample({"namespace": "shop", "backend_service": "web-a", "backend_workload": "web-a",
+                        "backend_pod": "web-a-1-a", "code": "200", "job": "gateway", "instance": "gw"}, 90 * t),
+                Sample({"namespace": "shop", "backend_service": "web-b", "backend_workload": "web-b",
+                        "backend_pod": "web-b-1-a", "code": "200", "job": "gateway", "instance": "gw"}, 8 * t),
+                Sample({"namespace": "shop", "backend_service": "web-b", "backend_workload": "web-b",
+                        "backend_pod": "web-b-1-a", "code": "504", "flags": "UT", "job": "gateway", "instance": "gw"},
+                       2 * t)]
     prom.series["gateway_requests_total"] = gw
     m = MetricSpec(name="gw-errors", type="error-rate", source="gateway", judge="threshold", max=0.1)
     out = analyze(make(prom), spec(m, min_requests=10))
     assert out.verdict == "Fail"
     assert out.metrics[0].value == pytest.approx(0.2)
-    assert prom.asked[0][0] == \
-        'last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}[5m])'
+    assert prom.asked[0][0] == (
+        'last_over_time(gateway_requests_total{namespace="shop",backend_service=~"web-b|web-a"}[5m])'
+        ' or last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}[5m])')
+
+
+def test_canary_failures_no_pod_answered_fail_it(prom):
+    """Issue 16: every canary pod crashed, the gateway answers its share with 503 UF (service
+    set, workload and pod "unknown"). Those are the canary's errors, not "no data"."""
+    base = {"namespace": "shop", "route": "web", "job": "gateway", "instance": "gw"}
+
+    def gw(t: float) -> list[Sample]:
+        return [Sample({**base, "backend_service": "web-a", "backend_workload": "web-a", "backend_pod": "web-a-1-a",
+                        "code": "200", "flags": ""}, 50 * t),
+                Sample({**base, "backend_service": "web-b", "backend_workload": "unknown", "backend_pod": "unknown",
+                        "code": "503", "flags": "UF"}, 50 * t)]
+    prom.series["gateway_requests_total"] = gw
+    m = MetricSpec(name="gw-errors", type="error-rate", source="gateway", judge="threshold", max=0.05)
+    out = analyze(make(prom), spec(m, min_requests=10))
+    assert out.verdict == "Fail", out.metrics
+    assert out.metrics[0].value == pytest.approx(1.0)
+    assert "canary 500/500 errors" in out.metrics[0].message, out.metrics[0].message
 
 
 def test_custom_metric_renders_per_workload(prom):
