@@ -76,6 +76,24 @@ def test_hang_and_latency_knobs() -> None:
     assert 0.030 <= ans.delay_s <= 0.050
 
 
+def test_reset_knob_resets_app_paths_only() -> None:
+    a = app(reset_rate=1.0)
+    assert all(a.answer(p).reset for p in ("/health", "/api/status"))
+    assert not a.answer("/ready").reset and not a.answer("/metrics").reset  # probes and scrapes never
+    b = app(reset_rate=0.3, seed=4)
+    share = sum(b.answer("/api/status").reset for _ in range(2000)) / 2000
+    assert 0.26 < share < 0.34
+
+
+def test_refuse_and_probe_port_knobs() -> None:
+    k = Knobs.from_env({"REFUSE_TRAFFIC": "1", "PROBE_PORT": "8081", "RESET_RATE": "0.5"})
+    assert (k.refuse_traffic, k.probe_port, k.reset_rate) == (True, 8081, 0.5)
+    with pytest.raises(SystemExit, match="PROBE_PORT"):  # nothing would listen at all
+        Knobs.from_env({"REFUSE_TRAFFIC": "1"})
+    with pytest.raises(SystemExit):
+        Knobs.from_env({"RESET_RATE": "1.5"})
+
+
 def test_knobs_from_env_validate() -> None:
     k = Knobs.from_env({"ERROR_RATE": "0.5", "READY_FAIL": "1", "SEED": "3", "LATENCY_MS": ""})
     assert (k.error_rate, k.ready_fail, k.seed, k.latency_ms) == (0.5, True, 3, 0.0)
