@@ -203,7 +203,7 @@ class Observer:
         try:
             return self.analyzer.preflight(
                 spec.analysis, Target(ns, name, deployment_name(name, canary_slot), deployment_name(name, status.stable.slot)),
-                weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas)
+                weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas).message
         except Exception as exc:  # a pre-flight is advice; it never blocks a rollout
             log.warning("pre-flight failed: %s", exc)
             return f"pre-flight unavailable: {exc}"
