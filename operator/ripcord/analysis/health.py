@@ -15,6 +15,10 @@ Gates, checked in this order (the first breach found is returned, pods by name):
 
 Pods being deleted, and pods that finished (``Succeeded``/``Failed``, e.g. evicted; their
 Deployment replaces them), are not judged.
+
+Apart from the gates, :func:`canary_unhealthy_since` says whether the canary is unhealthy
+*within the current step* (a restart since the step's baseline, :func:`restart_baseline`,
+or a pod not Ready): not a reason to roll back, a reason never to give it more traffic.
 """
 from __future__ import annotations
 
@@ -66,6 +70,14 @@ def _ready_condition(pod: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
     return None
 
 
+def _live(pods: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Pods that are judged (not being deleted, not finished), by name."""
+    live = [p for p in pods
+            if not (p.get("metadata") or {}).get("deletionTimestamp")
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    return sorted(live, key=lambda p: (p.get("metadata") or {}).get("name", ""))
+
+
 def _seconds(t: float | dt.datetime) -> float:
     return t.timestamp() if isinstance(t, dt.datetime) else float(t)
 
@@ -79,10 +91,7 @@ def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, 
     now = _seconds(now)
     rolled_out_at = _seconds(rolled_out_at)
     deadline = parse_duration(spec.ready_deadline)
-    live = [p for p in pods
-            if not (p.get("metadata") or {}).get("deletionTimestamp")
-            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    live.sort(key=lambda p: (p.get("metadata") or {}).get("name", ""))
+    live = _live(pods)
 
     for pod in live:
         name = (pod.get("metadata") or {}).get("name", "?")
@@ -128,3 +137,48 @@ def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, 
 
 #: The name the operator's observer calls.
 evaluate = check_pod_health
+
+
+# ------------------------------------------------------------- exposure never grows while unhealthy
+
+def _container_key(pod: Mapping[str, Any], cs: Mapping[str, Any]) -> str:
+    return f"{(pod.get('metadata') or {}).get('name', '?')}/{cs.get('name', '?')}"
+
+
+def restart_baseline(pods: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Restart counts per container (``"<pod>/<container>"``, JSON-friendly for status),
+    taken when a step starts; :func:`canary_unhealthy_since` counts restarts from it."""
+    return {_container_key(p, cs): int(cs.get("restartCount") or 0) for p in _live(pods) for cs in _containers(p)}
+
+
+def canary_unhealthy_since(pods: Iterable[Mapping[str, Any]], since: Optional[Mapping[str, int]], *,
+                           expected_pods: Optional[int] = None) -> Optional[str]:
+    """Why the canary must not get more traffic now, or None.
+
+    The canary is unhealthy in the current step while any of its pods has restarted since
+    ``since`` (per-container restart counts when the step started, :func:`restart_baseline`;
+    a container missing from it, e.g. of a pod created later, counts from 0; None: every
+    restart counts), or is not Ready, or while fewer than ``expected_pods`` pods run. This
+    is not a rollback gate (:func:`check_pod_health` is): a canary that crashed once within
+    ``maxRestarts`` may still be judged, but its exposure must not grow on the strength of
+    a step it did not serve whole. Pods being deleted or finished are not counted.
+    """
+    live = _live(pods)
+    baseline = since or {}
+    for pod in live:
+        name = (pod.get("metadata") or {}).get("name", "?")
+        for cs in _containers(pod):
+            restarts = int(cs.get("restartCount") or 0)
+            before = int(baseline.get(_container_key(pod, cs), 0))
+            if restarts > before:
+                return (f"pod {name}: container {cs.get('name')} restarted {restarts - before} time"
+                        f"{'s' if restarts - before != 1 else ''} in this step")
+    for pod in live:
+        ready = _ready_condition(pod)
+        if ready is None or ready.get("status") != "True":
+            name = (pod.get("metadata") or {}).get("name", "?")
+            reason = (ready or {}).get("reason")
+            return f"pod {name} is not Ready" + (f" ({reason})" if reason else "")
+    if expected_pods is not None and len(live) < expected_pods:
+        return f"{len(live)} of {expected_pods} canary pods are running"
+    return None

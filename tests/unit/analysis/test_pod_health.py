@@ -120,3 +120,46 @@ def test_datetimes_are_accepted():
     now = dt.datetime.fromtimestamp(T0 + 61, dt.timezone.utc)
     start = dt.datetime.fromtimestamp(T0, dt.timezone.utc)
     assert evaluate([pod(ready=False)], SPEC, now=now, rolled_out_at=start).gate == "NotReady"
+
+
+# ------------------------------------------------------------- canary_unhealthy_since (no exposure growth)
+
+from ripcord.analysis.health import canary_unhealthy_since, restart_baseline  # noqa: E402
+
+
+def test_healthy_canary_may_grow():
+    pods = [pod("web-b-1-a"), pod("web-b-1-b", restarts=2)]
+    base = restart_baseline(pods)
+    assert base == {"web-b-1-a/app": 0, "web-b-1-b/app": 2}
+    assert canary_unhealthy_since(pods, base) is None  # restarts before the step do not count
+    assert canary_unhealthy_since(pods, base, expected_pods=2) is None
+
+
+def test_a_restart_in_this_step_holds_even_within_max_restarts():
+    """Issue 16: both canary pods crashed once (maxRestarts 1 tolerates it) and were Ready
+    again six seconds later; the rollout still went from 25% to 50%."""
+    base = restart_baseline([pod("web-b-1-a"), pod("web-b-1-b")])
+    now = [pod("web-b-1-a", restarts=1), pod("web-b-1-b")]  # Ready again, one restart
+    assert canary_unhealthy_since(now, base) == "pod web-b-1-a: container app restarted 1 time in this step"
+    assert check_pod_health(now, SPEC, now=T0 + 10, rolled_out_at=T0) is None  # not a rollback (yet)
+    twice = [pod("web-b-1-a", restarts=3), pod("web-b-1-b")]
+    assert "restarted 3 times in this step" in (canary_unhealthy_since(twice, base) or "")
+
+
+def test_not_ready_or_missing_pods_hold():
+    base = restart_baseline([pod("web-b-1-a"), pod("web-b-1-b")])
+    assert canary_unhealthy_since([pod("web-b-1-a"), pod("web-b-1-b", ready=False)], base) == \
+        "pod web-b-1-b is not Ready"
+    crashed = pod("web-b-1-b", ready=False, restarts=0, waiting="CrashLoopBackOff")
+    assert canary_unhealthy_since([pod("web-b-1-a"), crashed], base) == "pod web-b-1-b is not Ready"
+    # a pod being replaced: the deleted one is not judged, the missing one is counted
+    assert canary_unhealthy_since([pod("web-b-1-a"), pod("web-b-1-b", deleting=True)], base, expected_pods=2) == \
+        "1 of 2 canary pods are running"
+    assert canary_unhealthy_since([], base, expected_pods=3) == "0 of 3 canary pods are running"
+
+
+def test_a_pod_created_in_the_step_counts_its_restarts_from_zero():
+    base = restart_baseline([pod("web-b-1-a")])
+    assert canary_unhealthy_since([pod("web-b-1-a"), pod("web-b-1-new", restarts=1)], base) == \
+        "pod web-b-1-new: container app restarted 1 time in this step"
+    assert canary_unhealthy_since([pod("web-b-1-a", restarts=1)], None) is not None  # no baseline: all count
