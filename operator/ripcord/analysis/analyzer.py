@@ -127,6 +127,15 @@ def _result(j: MetricJudgement, extra: str = "") -> MetricResult:
                         bound=j.bound[:512], message=msg[:1024])
 
 
+def _with_counts(result: MetricResult, meas: Optional[Measurement]) -> MetricResult:
+    """The interval's counts beside the verdict: what the operator's own metrics count."""
+    e = meas.evidence if meas is not None else None
+    if e is None or not e.counted:
+        return result
+    return result.model_copy(update={"canary_requests": e.canary.requests, "canary_bad": e.canary.bad,
+                                     "stable_requests": e.stable.requests, "stable_bad": e.stable.bad})
+
+
 @dataclasses.dataclass
 class _Plan:
     """How each metric of a spec is judged."""
@@ -319,7 +328,7 @@ class Analyzer:
             else:
                 results[m.name] = MetricResult(name=m.name, verdict="Inconclusive", message=note or "not judged")
 
-        ordered = [results[m.name] for m in spec.metrics]
+        ordered = [_with_counts(results[m.name], measurements.get(m.name)) for m in spec.metrics]
         verdict = _combine([r.verdict for r in ordered])
         failing = next((r for r in ordered if r.verdict == "Fail"), None)
         new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_state or {},

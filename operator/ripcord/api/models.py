@@ -249,6 +249,11 @@ class MetricResult(Model):
     stable_value: Optional[float] = None
     bound: str = ""
     message: str = ""
+    canary_requests: Optional[float] = Field(
+        None, description="requests sent to the canary in this interval, answered or not (counted metrics)")
+    canary_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
+    stable_requests: Optional[float] = Field(None, description="requests sent to the stable in this interval")
+    stable_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
 
 
 class AnalysisStatus(Model):

@@ -215,6 +215,9 @@ def test_canary_failures_no_pod_answered_fail_it(prom):
     assert out.verdict == "Fail", out.metrics
     assert out.metrics[0].value == pytest.approx(1.0)
     assert "canary 500/500 errors" in out.metrics[0].message, out.metrics[0].message
+    # the interval's counts go to status (and from there to the operator's own metrics)
+    m = out.metrics[0]
+    assert (m.canary_requests, m.canary_bad, m.stable_requests, m.stable_bad) == (500, 500, 500, 0)
 
 
 def test_custom_metric_renders_per_workload(prom):
