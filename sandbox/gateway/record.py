@@ -17,7 +17,10 @@ reset, UH no healthy upstream, UO overflow) and 504 (UT: timeout). ``by_version`
 Deployment of the pod the request was sent to, or ``"none"`` when none was; ``by_service``
 the Service the route (or the load) sent it to, answered or not, or ``"none"`` (no route).
 ``failed_by_service`` is what each backend's clients saw fail, including the requests no
-pod answered. Latency percentiles cover every request of the second (nearest rank,
+pod answered. ``by_backend``/``failed_by_backend`` key each request by the Deployment it was
+meant for: the pod's, or, when no pod could be picked, the Service the route chose (Ripcord
+names a slot's Service like its Deployment), else ``"none"``: a canary's share of what
+clients saw fail, whichever provider routed it. Latency percentiles cover every request of the second (nearest rank,
 milliseconds), ``null`` for an empty second.
 """
 
@@ -44,6 +47,11 @@ class Outcome:
     workload: str = "none"
     service: str = "none"
 
+    @property
+    def backend(self) -> str:
+        """The Deployment the request was meant for (see the module docstring)."""
+        return self.workload if self.workload != "none" else self.service
+
 
 @dataclass
 class _Second:
@@ -52,8 +60,10 @@ class _Second:
     by_version: Counter = field(default_factory=Counter)
     by_workload: Counter = field(default_factory=Counter)
     by_service: Counter = field(default_factory=Counter)
+    by_backend: Counter = field(default_factory=Counter)
     failed_by_version: Counter = field(default_factory=Counter)
     failed_by_service: Counter = field(default_factory=Counter)
+    failed_by_backend: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
 
@@ -64,10 +74,12 @@ class _Second:
         self.by_version[o.version] += 1
         self.by_workload[o.workload] += 1
         self.by_service[o.service] += 1
+        self.by_backend[o.backend] += 1
         if o.code >= 500:
             self.failed += 1
             self.failed_by_version[o.version] += 1
             self.failed_by_service[o.service] += 1
+            self.failed_by_backend[o.backend] += 1
         self.latencies.append(o.latency_ms)
 
     def row(self, t: int) -> dict[str, Any]:
@@ -77,8 +89,9 @@ class _Second:
             "t": t, "total": total, "ok": total - self.failed, "failed": self.failed,
             "by_code": dict(self.by_code), "by_flags": dict(self.by_flags),
             "by_version": dict(self.by_version), "by_workload": dict(self.by_workload),
-            "by_service": dict(self.by_service), "failed_by_version": dict(self.failed_by_version),
-            "failed_by_service": dict(self.failed_by_service),
+            "by_service": dict(self.by_service), "by_backend": dict(self.by_backend),
+            "failed_by_version": dict(self.failed_by_version), "failed_by_service": dict(self.failed_by_service),
+            "failed_by_backend": dict(self.failed_by_backend),
             "latency_ms_p50": percentile(lat, 50), "latency_ms_p99": percentile(lat, 99),
         }
 
@@ -159,7 +172,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"seconds": 0, "total": 0, "ok": 0, "failed": 0}
     merged: dict[str, Counter] = {k: Counter() for k in
                                   ("by_code", "by_flags", "by_version", "by_workload", "by_service",
-                                   "failed_by_version", "failed_by_service")}
+                                   "by_backend", "failed_by_version", "failed_by_service", "failed_by_backend")}
     for r in rows:
         out["seconds"] += 1
         for k in ("total", "ok", "failed"):

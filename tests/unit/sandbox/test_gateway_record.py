@@ -29,7 +29,16 @@ def test_rows_per_second_with_gaps_and_failures() -> None:
     assert first["by_service"] == {"web-a": 1, "web-b": 1} and first["failed_by_service"] == {"web-b": 1}
     total = summarize(rows)
     assert total["failed_by_service"] == {"web-b": 3} and total["by_service"] == {"web-a": 1, "web-b": 3}
+    assert total["failed_by_backend"] == {"web-b": 3} and total["by_backend"] == {"web-a": 1, "web-b": 3}
     assert agg.close_until(1003.5) == []
+
+
+def test_backend_is_the_pod_deployment_else_the_chosen_service() -> None:
+    # replicas provider: one Service for both slots; a refused request names the pod it was sent to
+    assert Outcome(0, 503, 0, flags="UF", workload="web-b", service="web").backend == "web-b"
+    # gateway-api provider, no ready canary pod: the slot's Service, named like its Deployment
+    assert Outcome(0, 503, 0, flags="UH", service="web-b").backend == "web-b"
+    assert Outcome(0, 404, 0, flags="NR").backend == "none"
 
 
 def test_late_outcome_goes_to_the_first_open_second() -> None:
