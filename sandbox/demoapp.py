@@ -18,6 +18,10 @@ failure they need:
                      traffic port refuses or resets connections: a pod that is Ready and
                      fails every client all the same
 ``CRASH_AFTER_S``    the process exits 1 after that many seconds
+``CRASH_TIMES``      crash (``CRASH_AFTER_S``) only in the first N runs of the container,
+                     then stay up: runs are counted in ``.demoapp-runs`` in the working
+                     directory, which a container restart keeps (the kubelet stand-in runs
+                     a pod's containers in the pod's directory, like an emptyDir)
 ``SLOW_START_S``     ``/ready`` fails for that many seconds after start
 ``READY_FAIL=1``     ``/ready`` always fails
 ``SEED``             seed of the random draws, for reproducible runs
@@ -95,6 +99,7 @@ class Knobs:
     refuse_traffic: bool = False
     probe_port: int = 0
     crash_after_s: float = 0.0
+    crash_times: int = 0  # 0: every run crashes
     slow_start_s: float = 0.0
     ready_fail: bool = False
     seed: int | None = None
@@ -112,6 +117,7 @@ class Knobs:
             refuse_traffic=_env_flag(env, "REFUSE_TRAFFIC"),
             probe_port=int(_env_float(env, "PROBE_PORT")),
             crash_after_s=_env_float(env, "CRASH_AFTER_S"),
+            crash_times=int(_env_float(env, "CRASH_TIMES")),
             slow_start_s=_env_float(env, "SLOW_START_S"),
             ready_fail=_env_flag(env, "READY_FAIL"),
             seed=int(seed) if seed else None,
@@ -120,6 +126,8 @@ class Knobs:
         for name in ("error_rate", "hang_rate", "reset_rate"):
             if not 0.0 <= getattr(knobs, name) <= 1.0:
                 raise SystemExit(f"demoapp: {name.upper()} must be within 0..1")
+        if knobs.crash_times < 0:
+            raise SystemExit("demoapp: CRASH_TIMES must be >= 0")
         if not 0 <= knobs.probe_port <= 65535:
             raise SystemExit("demoapp: PROBE_PORT must be a port number")
         if knobs.refuse_traffic and not knobs.probe_port:
@@ -213,6 +221,27 @@ class App:
         label = path if path in APP_PATHS else "other"
         self.requests.labels(str(code), method, label).inc()
         self.duration.labels(method, label).observe(seconds)
+
+
+RUNS_FILE = ".demoapp-runs"
+
+
+def count_run(directory: str | os.PathLike[str] = ".") -> int:
+    """This run's number (1 for the first) in ``directory``, kept across container restarts."""
+    path = os.path.join(directory, RUNS_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            runs = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        runs = 0
+    runs += 1
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(str(runs))
+    return runs
+
+
+def crashes_this_run(knobs: Knobs, run: int) -> bool:
+    return knobs.crash_after_s > 0 and (knobs.crash_times == 0 or run <= knobs.crash_times)
 
 
 def _json(obj: object) -> bytes:
@@ -324,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if knobs.crash_after_s > 0:
+    if crashes_this_run(knobs, count_run() if knobs.crash_times else 1):
         def crash() -> None:
             print(f"demoapp {args.version}: crashing after {knobs.crash_after_s}s (CRASH_AFTER_S)",
                   file=sys.stderr, flush=True)

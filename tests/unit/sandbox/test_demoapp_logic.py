@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.demoapp import HEALTH_BUG, STATUS_BUG, App, Knobs
+from sandbox.demoapp import HEALTH_BUG, STATUS_BUG, App, Knobs, count_run, crashes_this_run
 
 
 class Clock:
@@ -115,3 +115,15 @@ def test_metrics_follow_the_design_contract() -> None:
                if line.startswith("http_request_duration_seconds_bucket") and 'path="/health"' in line]
     assert buckets == ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf"]
     assert "_created" not in text
+
+
+def test_crash_times_counts_runs_across_restarts(tmp_path) -> None:
+    k = Knobs.from_env({"CRASH_AFTER_S": "5", "CRASH_TIMES": "1"})
+    runs = [count_run(tmp_path) for _ in range(3)]  # the container restarted twice in the same pod directory
+    assert runs == [1, 2, 3]
+    assert [crashes_this_run(k, r) for r in runs] == [True, False, False]
+    always = Knobs.from_env({"CRASH_AFTER_S": "5"})
+    assert all(crashes_this_run(always, r) for r in runs)
+    assert not crashes_this_run(Knobs(), 1)
+    with pytest.raises(SystemExit):
+        Knobs.from_env({"CRASH_TIMES": "-1"})
