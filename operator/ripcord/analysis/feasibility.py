@@ -82,7 +82,7 @@ class PreflightResult:
         """Everything, for ``status.analysis.preflight`` (at most 4096 characters)."""
         parts = [self.summary] + ([f"Fix: {self.fix}"] if self.fix else [])
         parts += [f"{m.metric}: {m.message}" for m in self.metrics] + list(self.notes)
-        return " ".join(p if p.endswith((".", ":", ")")) else p + "." for p in parts if p)[:4096]
+        return " ".join(p if p.endswith(".") else p + "." for p in parts if p)[:4096]
 
     def __str__(self) -> str:
         return self.message
