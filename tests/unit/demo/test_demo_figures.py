@@ -112,3 +112,25 @@ def test_canary_failures_no_pod_answered_count_against_the_canary_backend() -> N
     assert fig.failed == 20
     assert run_figures(rows, Window(T0, T0 + 30), stable="1.0.0", faulty="2.0.0",
                        detected_at=None).canary_failed is None  # the baseline has no canary backend
+
+
+def test_report_names_the_canary_backend_and_tables_its_failures() -> None:
+    """The report finds the canary's Deployment from the rollout's history, and its table shows
+    the failures on that backend (Ripcord's run) beside the baseline's '-'."""
+    import types
+
+    from demo.report import canary_deployment, figures_table
+
+    entry = {"id": 2, "timeline": [{"event": "Started", "message": "rollout 2: 1.0.0 -> 2.0.0 in slot b, steps [5]"}]}
+    result = types.SimpleNamespace(status={"stable": {"slot": "a"}, "history": [entry]}, faulty_entry=entry,
+                                   settings=types.SimpleNamespace(release="web"))
+    assert canary_deployment(result) == "web-b"  # type: ignore[arg-type]
+    rows = canary_incident()
+    for r in rows[8:12]:
+        r["failed_by_backend"] = {"web-b": 5}
+    r_fig = run_figures(rows, Window(T0, T0 + 30), stable="1.0.0", faulty="2.0.0", detected_at=T0 + 7,
+                        canary_backend="web-b")
+    b_fig = run_figures(rows, Window(T0, T0 + 30), stable="1.0.0", faulty="2.0.0", detected_at=T0 + 45)
+    line = next(x for x in figures_table(r_fig, b_fig).splitlines() if "backend" in x)
+    assert [c.strip() for c in line.strip("|").split("|")] == \
+        ["failed on 2.0.0's backend, answered or not", "20", "-"]
