@@ -14,7 +14,12 @@ when the faulty version was released:
 * ``restore_s``: from that same second to the first second after which every request of the
   window was answered by the stable version;
 * ``failed_fraction``: requests that failed (status >= 500, the gateway's own 503/504
-  included) over all requests of the window.
+  included) over all requests of the window;
+* ``canary_failed``: requests that failed on the canary's backend (Ripcord's run): those
+  the faulty version answered with an error *and* those no pod answered (refused, reset,
+  timed out, no healthy upstream) that were meant for the canary's Deployment
+  (``failed_by_backend`` of the record). What the canary's clients saw, as the analysis
+  and the post-mortem count it.
 """
 from __future__ import annotations
 
@@ -53,6 +58,7 @@ class RunFigures:
     first_faulty_t: Optional[float]  # the second that saw the faulty version's first answer
     detected_at: Optional[float]
     restored_t: Optional[float]  # first second from which every request is on the stable version
+    canary_failed: Optional[int] = None  # failed on the canary's backend, answered or not (None: no such backend)
 
     @property
     def failed_fraction(self) -> Optional[float]:
@@ -107,8 +113,14 @@ def restored_t(rows: Sequence[Row], stable: str, after: float) -> Optional[float
     return t
 
 
+def backend_failed(rows: Iterable[Row], backend: str) -> int:
+    """Requests that failed on ``backend`` (a Deployment), whether or not a pod answered."""
+    return sum(int((r.get("failed_by_backend") or {}).get(backend, 0)) for r in rows)
+
+
 def run_figures(rows: Iterable[Row], window: Window, *, stable: str, faulty: str,
-                detected_at: Optional[float]) -> RunFigures:
+                detected_at: Optional[float], canary_backend: Optional[str] = None) -> RunFigures:
+    """``canary_backend``: the canary's Deployment, for a run that has one (Ripcord's)."""
     inside = sorted(window.rows(rows), key=lambda r: r["t"])
     first = first_answer_t(inside, faulty)
     return RunFigures(
@@ -120,6 +132,7 @@ def run_figures(rows: Iterable[Row], window: Window, *, stable: str, faulty: str
         first_faulty_t=first,
         detected_at=detected_at,
         restored_t=restored_t(inside, stable, first) if first is not None else None,
+        canary_failed=backend_failed(inside, canary_backend) if canary_backend else None,
     )
 
 

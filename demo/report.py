@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
+from ripcord.cli.impact import canary_slot
+
 from . import chart, timeline
 from .figures import RunFigures, Window, goals, run_figures, series, summary_json
 from .scenario import FAULTY, FIXED, STABLE, Result
@@ -22,11 +24,17 @@ class Report:
     baseline: RunFigures
 
 
+def canary_deployment(result: Result) -> Optional[str]:
+    """The Deployment the faulty version ran in (its slot, from the rollout's history)."""
+    slot = canary_slot({"status": result.status}, result.faulty_entry)
+    return f"{result.settings.release}-{slot}" if slot else None
+
+
 def compute(result: Result) -> tuple[RunFigures, RunFigures]:
     r_win = Window(result.ripcord_released_at, result.ripcord_released_at + result.window_s)
     b_win = Window(result.baseline_released_at, result.baseline_released_at + result.window_s)
     return (run_figures(result.ripcord_rows, r_win, stable=STABLE, faulty=FAULTY,
-                        detected_at=result.ripcord_detected_at),
+                        detected_at=result.ripcord_detected_at, canary_backend=canary_deployment(result)),
             run_figures(result.baseline_rows, b_win, stable=STABLE, faulty=FAULTY,
                         detected_at=result.baseline_undo_at))
 
@@ -66,6 +74,8 @@ def figures_table(r: RunFigures, b: RunFigures) -> str:
         ("requests in the window", str(r.total), str(b.total)),
         (f"answered by {FAULTY} (failed)", f"{r.faulty_answered} ({r.faulty_failed})",
          f"{b.faulty_answered} ({b.faulty_failed})"),
+        (f"failed on {FAULTY}'s backend, answered or not", "-" if r.canary_failed is None else str(r.canary_failed),
+         "-" if b.canary_failed is None else str(b.canary_failed)),
         ("failed requests", _frac(r), _frac(b)),
         (f"{FAULTY}'s first answer -> detection", _s(r.detect_s), _s(b.detect_s)),
         (f"{FAULTY}'s first answer -> 100% on {STABLE}", _s(r.restore_s, 0), _s(b.restore_s, 0)),
@@ -95,7 +105,7 @@ def look_around(result: Result) -> str:
         f"  {kubectl} get releases -n {s.namespace}",
         f"  {kubectl} describe release {s.release} -n {s.namespace}",
         f"  {kubectl} get release {s.release} -n {s.namespace} -o jsonpath='{{.status.history}}'",
-        f"  Prometheus: {sb.prometheus_url}  (e.g. sum by (backend_workload, code) "
+        f"  Prometheus: {sb.prometheus_url}  (e.g. sum by (backend_service, code) "
         f"(rate(gateway_requests_total{{namespace=\"{s.namespace}\"}}[1m])))",
         "The operator this demo started has been stopped (the Deployments keep serving 2.0.1; nothing",
         f"reconciles the Release until it runs again). Its log: {result.operator_log}. To start it again:",

@@ -9,7 +9,19 @@ failure they need:
 ``ERROR_RATE``       share (0..1) of 500s on ``/api/status`` and ``/health``
 ``LATENCY_MS``       added latency on those paths (``LATENCY_JITTER_MS``: ± uniform)
 ``HANG_RATE``        share of those requests never answered until the client leaves
+``RESET_RATE``       share of those requests whose connection is reset (TCP RST, no
+                     answer): what a proxy reports as ``503 UC``
+``REFUSE_TRAFFIC=1`` nothing listens on the traffic port (``--port``): every connection
+                     is refused (``503 UF``) while ``PROBE_PORT`` keeps the pod Ready
+``PROBE_PORT``       also serve every path on this port, e.g. for a readiness probe
+                     (``readinessProbe.httpGet.port``) that must stay green while the
+                     traffic port refuses or resets connections: a pod that is Ready and
+                     fails every client all the same
 ``CRASH_AFTER_S``    the process exits 1 after that many seconds
+``CRASH_TIMES``      crash (``CRASH_AFTER_S``) only in the first N runs of the container,
+                     then stay up: runs are counted in ``.demoapp-runs`` in the working
+                     directory, which a container restart keeps (the kubelet stand-in runs
+                     a pod's containers in the pod's directory, like an emptyDir)
 ``SLOW_START_S``     ``/ready`` fails for that many seconds after start
 ``READY_FAIL=1``     ``/ready`` always fails
 ``SEED``             seed of the random draws, for reproducible runs
@@ -40,6 +52,7 @@ import random
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -60,6 +73,10 @@ HANG_MAX_S = 300.0  # a hang ends when the client leaves, or after this long at 
 disable_created_metrics()  # the *_created series only add load to the sandbox's Prometheus
 
 
+def _env_flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 def _env_float(env: Mapping[str, str], name: str, default: float = 0.0) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -78,7 +95,11 @@ class Knobs:
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
     hang_rate: float = 0.0
+    reset_rate: float = 0.0
+    refuse_traffic: bool = False
+    probe_port: int = 0
     crash_after_s: float = 0.0
+    crash_times: int = 0  # 0: every run crashes
     slow_start_s: float = 0.0
     ready_fail: bool = False
     seed: int | None = None
@@ -92,27 +113,39 @@ class Knobs:
             latency_ms=_env_float(env, "LATENCY_MS"),
             latency_jitter_ms=_env_float(env, "LATENCY_JITTER_MS"),
             hang_rate=_env_float(env, "HANG_RATE"),
+            reset_rate=_env_float(env, "RESET_RATE"),
+            refuse_traffic=_env_flag(env, "REFUSE_TRAFFIC"),
+            probe_port=int(_env_float(env, "PROBE_PORT")),
             crash_after_s=_env_float(env, "CRASH_AFTER_S"),
+            crash_times=int(_env_float(env, "CRASH_TIMES")),
             slow_start_s=_env_float(env, "SLOW_START_S"),
-            ready_fail=env.get("READY_FAIL", "").strip().lower() in ("1", "true", "yes"),
+            ready_fail=_env_flag(env, "READY_FAIL"),
             seed=int(seed) if seed else None,
             seed_salt=env.get("SEED_SALT", "").strip(),
         )
-        for name in ("error_rate", "hang_rate"):
+        for name in ("error_rate", "hang_rate", "reset_rate"):
             if not 0.0 <= getattr(knobs, name) <= 1.0:
                 raise SystemExit(f"demoapp: {name.upper()} must be within 0..1")
+        if knobs.crash_times < 0:
+            raise SystemExit("demoapp: CRASH_TIMES must be >= 0")
+        if not 0 <= knobs.probe_port <= 65535:
+            raise SystemExit("demoapp: PROBE_PORT must be a port number")
+        if knobs.refuse_traffic and not knobs.probe_port:
+            raise SystemExit("demoapp: REFUSE_TRAFFIC needs a PROBE_PORT (else nothing would listen at all)")
         return knobs
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What the app decided to do with one request; ``hang`` means: never answer."""
+    """What the app decided to do with one request; ``hang`` means: never answer, ``reset``:
+    reset the connection instead of answering."""
 
     code: int
     body: bytes
     content_type: str = "application/json"
     hang: bool = False
     delay_s: float = 0.0
+    reset: bool = False
 
 
 class App:
@@ -158,6 +191,8 @@ class App:
         k = self.knobs
         if k.hang_rate and self._draw() < k.hang_rate:
             return Answer(0, b"", hang=True)
+        if k.reset_rate and self._draw() < k.reset_rate:
+            return Answer(0, b"", reset=True)
         delay = 0.0
         if k.latency_ms or k.latency_jitter_ms:
             jitter = self._uniform(-k.latency_jitter_ms, k.latency_jitter_ms) if k.latency_jitter_ms else 0.0
@@ -186,6 +221,27 @@ class App:
         label = path if path in APP_PATHS else "other"
         self.requests.labels(str(code), method, label).inc()
         self.duration.labels(method, label).observe(seconds)
+
+
+RUNS_FILE = ".demoapp-runs"
+
+
+def count_run(directory: str | os.PathLike[str] = ".") -> int:
+    """This run's number (1 for the first) in ``directory``, kept across container restarts."""
+    path = os.path.join(directory, RUNS_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            runs = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        runs = 0
+    runs += 1
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(str(runs))
+    return runs
+
+
+def crashes_this_run(knobs: Knobs, run: int) -> bool:
+    return knobs.crash_after_s > 0 and (knobs.crash_times == 0 or run <= knobs.crash_times)
 
 
 def _json(obj: object) -> bytes:
@@ -231,6 +287,10 @@ def make_handler(app: App) -> type[BaseHTTPRequestHandler]:
                 _wait_for_client_to_leave(self.connection, HANG_MAX_S)
                 self.close_connection = True
                 return
+            if ans.reset:  # SO_LINGER 0: close() sends a RST, the client sees a reset connection
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
             if ans.delay_s:
                 time.sleep(ans.delay_s)
             self.send_response(ans.code)
@@ -267,7 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     knobs = Knobs.from_env(os.environ)
     app = App(args.version, knobs)
-    server = Server((args.host, args.port), make_handler(app))
+    handler = make_handler(app)
+    probe = Server((args.host, knobs.probe_port), handler) if knobs.probe_port else None
+    # REFUSE_TRAFFIC: nothing listens on the traffic port, the kernel refuses its connections
+    server = probe if knobs.refuse_traffic and probe is not None else Server((args.host, args.port), handler)
+    if probe is not None and probe is not server:
+        threading.Thread(target=probe.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True).start()
 
     drain_s = float(os.environ.get("SHUTDOWN_DELAY_S", "2"))
 
@@ -276,13 +341,19 @@ def main(argv: list[str] | None = None) -> int:
         # the data plane stops sending new requests once it sees the pod terminating.
         # shutdown() blocks until serve_forever returns: call it from another thread.
         delay = drain_s if signum == signal.SIGTERM else 0.0
-        timer = threading.Timer(delay, server.shutdown)
+
+        def shutdown() -> None:
+            if probe is not None and probe is not server:
+                probe.shutdown()
+            server.shutdown()
+
+        timer = threading.Timer(delay, shutdown)
         timer.daemon = True
         timer.start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if knobs.crash_after_s > 0:
+    if crashes_this_run(knobs, count_run() if knobs.crash_times else 1):
         def crash() -> None:
             print(f"demoapp {args.version}: crashing after {knobs.crash_after_s}s (CRASH_AFTER_S)",
                   file=sys.stderr, flush=True)
@@ -290,9 +361,14 @@ def main(argv: list[str] | None = None) -> int:
         timer = threading.Timer(knobs.crash_after_s, crash)
         timer.daemon = True
         timer.start()
-    print(f"demoapp {args.version} listening on {args.host}:{args.port}", file=sys.stderr, flush=True)
+    ports = ([] if knobs.refuse_traffic else [args.port]) + ([knobs.probe_port] if knobs.probe_port else [])
+    print(f"demoapp {args.version} listening on {args.host}:{', '.join(map(str, ports))}"
+          + (f" (traffic port {args.port} refused: REFUSE_TRAFFIC)" if knobs.refuse_traffic else ""),
+          file=sys.stderr, flush=True)
     server.serve_forever(poll_interval=0.5)
     server.server_close()
+    if probe is not None and probe is not server:
+        probe.server_close()
     return 0
 
 

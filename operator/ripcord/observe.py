@@ -135,7 +135,8 @@ class Observer:
 
     def _health(self, ns: str, release: str, spec: ReleaseSpec, read: HealthRead, now: dt.datetime) -> HealthView:
         pods = [p for p in self.stores.pods.of_release(ns, release)
-                if (p["metadata"].get("labels") or {}).get(SLOT_LABEL) == read.slot]
+                if (p["metadata"].get("labels") or {}).get(SLOT_LABEL) == read.slot
+                and (p["metadata"].get("annotations") or {}).get(HASH_ANNOTATION) == read.template_hash]
         breach = health.evaluate(pods, spec.analysis.pod_health, now=now, rolled_out_at=read.since)
         summary = health.summarise(pods, spec.analysis.pod_health, rolled_out_at=read.since)
         return HealthView(
@@ -216,12 +217,9 @@ class Observer:
                                       deployment_name(name, status.stable.slot)),
                 weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas)
         except Exception as exc:  # noqa: BLE001 - a pre-flight is advice; it never blocks a rollout
-            log.warning("%s/%s: pre-flight failed: %s", ns, name, exc)
+            log.warning("%s/%s: pre-flight failed: %s", ns, name, type(exc).__name__)
             return Preflight(message="pre-flight unavailable: Prometheus could not be read")
-        if isinstance(out, Preflight):
-            return out
-        return Preflight(message=str(getattr(out, "message", out)), feasible=getattr(out, "feasible", None),
-                         fix=getattr(out, "fix", None))
+        return Preflight(message=out.summary, feasible=out.feasible, fix=out.fix or None, detail=out.message)
 
     def _analyze(self, ns: str, name: str, spec: ReleaseSpec, read: AnalysisRead, now: dt.datetime) -> AnalysisResult:
         if self.analyzer is None:

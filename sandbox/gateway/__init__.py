@@ -12,13 +12,14 @@ Pure parts (unit-tested): :mod:`.model` (API objects → small records), :mod:`.
 client), :mod:`.metrics`, :mod:`.api` (control HTTP API), :mod:`.client` (a small client of
 that API for tests and the demo), :mod:`.bench` (CPU per request rate).
 """
-import os
+
+from ..layout import GATEWAY_PORT, HOST
 
 GATEWAY_NAME = "sandbox-gateway"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 CONTROLLER_NAME = "ripcord.dev/sandbox-gateway"
-# The gateway of this sandbox: 18080 shifted by RIPCORD_SANDBOX_PORT_OFFSET, so a client made
-# without an address (the tests' loads) never talks to another sandbox's gateway.
-DEFAULT_LISTEN = f"127.0.0.1:{18080 + int(os.environ.get('RIPCORD_SANDBOX_PORT_OFFSET') or 0)}"
+# This sandbox's gateway (RIPCORD_SANDBOX_PORT_OFFSET shifts it): a client with no address
+# must never reach another sandbox's gateway.
+DEFAULT_LISTEN = f"{HOST}:{GATEWAY_PORT}"
 # Same buckets as the demo app (docs/design.md), so app and gateway latency compare.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -1,6 +1,6 @@
 """A small synchronous client of the gateway's control API, for tests and the demo.
 
-    gw = GatewayClient()                      # http://127.0.0.1:18080
+    gw = GatewayClient()                      # http://127.0.0.1:18080 (+ RIPCORD_SANDBOX_PORT_OFFSET)
     gw.put_load("web", namespace="demo", route="web", rps=100)
     rows = gw.wait_rows("web", lambda rows: summarize(rows)["total"] >= 1000, timeout_s=30)
     print(summarize(rows)["by_version"])

@@ -4,7 +4,9 @@ A load sends ``rps`` requests per second on a fixed schedule whatever the backen
 (open loop: a slow or hung backend does not slow the sender down, as with real users),
 cycling through its paths. The backend is chosen when a request is sent
 (:mod:`.routing`). At most ``max_inflight`` requests are pending at once; a request over
-that bound is answered by the gateway itself with 503 ``UO`` (Envoy's overflow flag).
+that bound is answered by the gateway itself with 503 ``UO`` (Envoy's overflow flag),
+labelled with the Service the route chose for it (Envoy's circuit breakers are per
+upstream cluster, so an overflow is the chosen backend's too).
 Connections to pods are kept alive and reused, as a proxy's upstream pools are
 (:mod:`.upstream`).
 
@@ -28,10 +30,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .discovery import ClusterState
-from .metrics import GatewayMetrics
+from .metrics import UNKNOWN, GatewayMetrics
 from .record import Aggregator, Outcome, RecordFile, read_rows
 from .routing import Pick, Router, Target
-from .upstream import Pool
+from .upstream import ConnectFailed, Pool
 
 log = logging.getLogger("sandbox.gateway.load")
 
@@ -135,12 +137,12 @@ class Load:
         path = spec.paths[self._path_i % len(spec.paths)]
         self._path_i += 1
         self.sent += 1
-        if self.inflight >= spec.max_inflight:
-            self._record(spec.namespace, Pick(spec.route or "", spec.service or ""), 503, "UO", "none", 0.0)
-            return
         pick = self.router.pick(self.state.snapshot(), target, path)
         if pick.pod is None:
             self._record(spec.namespace, pick, pick.code, pick.flags, "none", 0.0)
+            return
+        if self.inflight >= spec.max_inflight:
+            self._record(spec.namespace, Pick(pick.route, pick.service), 503, "UO", "none", 0.0)
             return
         self.inflight += 1
         task = asyncio.create_task(self._request(spec.namespace, pick, path, spec.timeout_s))
@@ -157,18 +159,26 @@ class Load:
             code, version = resp.status, resp.version or "none"
         except TimeoutError:
             code, flags = 504, "UT"
-        except ConnectionError:
+        except ConnectFailed:
             code, flags = 503, "UF"
+        except ConnectionError:
+            code, flags = 503, "UC"
         finally:
             self.inflight -= 1
         self._record(namespace, pick, code, flags, version, loop.time() - start)
 
     def _record(self, namespace: str, pick: Pick, code: int, flags: str, version: str, seconds: float) -> None:
+        """One outcome: metrics labelled as Istio's client side labels them, and the record.
+
+        Only a pod that answered is named in the metrics (a flag means the gateway answered
+        itself); the record keeps the Deployment the request was sent to, as ground truth.
+        """
         pod = pick.pod
-        workload = pod.workload if pod else ""
-        self.metrics.observe(namespace, pick.route, pick.service, workload,
-                             pod.name if pod else "", code, flags, seconds)
-        self.agg.add(Outcome(time.time(), code, seconds * 1000.0, flags, version, workload or "none"))
+        answered = pod is not None and not flags
+        self.metrics.observe(namespace, pick.route, pick.service, pod.workload if answered else UNKNOWN,
+                             pod.name if answered else UNKNOWN, code, flags, seconds)
+        self.agg.add(Outcome(time.time(), code, seconds * 1000.0, flags, version,
+                             (pod.workload if pod else "") or "none", pick.service or "none"))
 
 
 class LoadManager:

@@ -1,8 +1,14 @@
-"""Per-backend request metrics, modelled on Istio's (docs/design.md, "Gateway stand-in").
+"""Per-backend request metrics, modelled on Istio's client side (docs/design.md, "Metrics").
 
 ``code`` is the status the client saw; the gateway's own answers carry Envoy's response
-flags (``UF`` refused/reset connection or no healthy upstream, ``UT`` timeout, ``NR`` no
-route, ``NC`` no such Service, ``UO`` the load's in-flight bound was hit).
+flags: ``UF`` no connection (refused), ``UC`` connection reset or closed before a complete
+answer, ``UT`` timeout, ``UH`` no healthy upstream (no ready pod behind the Service), ``UO``
+overflow (the load's in-flight bound), ``NR`` no route, ``NC`` no such Service.
+
+``backend_service`` is the Service the route (or the load) sent the request to, answered
+or not. ``backend_workload``/``backend_pod`` name the pod that *answered*; when no answer
+came back (any flag above) they are ``"unknown"``, as Istio's ``destination_workload`` is
+when its proxy never heard from the peer: the request still belongs to its Service.
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ from . import BUCKETS
 disable_created_metrics()  # *_created series would only add load to the sandbox's Prometheus
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+#: The workload and pod label of a request no pod answered (Istio's value for an unknown peer).
+UNKNOWN = "unknown"
 
 
 class GatewayMetrics:

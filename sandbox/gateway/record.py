@@ -8,13 +8,20 @@ line, one line per second of the load's life (empty seconds included, so gaps sh
     {"t": 1764318000, "total": 100, "ok": 95, "failed": 5,
      "by_code": {"200": 95, "500": 5}, "by_flags": {},
      "by_version": {"1.0.0": 95, "2.0.0": 5}, "by_workload": {"web-a": 95, "web-b": 5},
-     "failed_by_version": {"2.0.0": 5}, "latency_ms_p50": 1.2, "latency_ms_p99": 4.8}
+     "by_service": {"web-a": 95, "web-b": 5}, "failed_by_version": {"2.0.0": 5},
+     "failed_by_service": {"web-b": 5}, "latency_ms_p50": 1.2, "latency_ms_p99": 4.8}
 
-``failed`` counts status >= 500, which includes the gateway's own 503 (UF: refused or
-reset connection, no healthy upstream) and 504 (UT: timeout). ``by_version`` is the
+``failed`` counts status >= 500, which includes the gateway's own 503s (UF refused, UC
+reset, UH no healthy upstream, UO overflow) and 504 (UT: timeout). ``by_version`` is the
 ``X-App-Version`` header, or ``"none"`` when no app answered; ``by_workload`` the
-backend pod's Deployment, or ``"none"``. Latency percentiles cover every request of the
-second (nearest rank, milliseconds), ``null`` for an empty second.
+Deployment of the pod the request was sent to, or ``"none"`` when none was; ``by_service``
+the Service the route (or the load) sent it to, answered or not, or ``"none"`` (no route).
+``failed_by_service`` is what each backend's clients saw fail, including the requests no
+pod answered. ``by_backend``/``failed_by_backend`` key each request by the Deployment it was
+meant for: the pod's, or, when no pod could be picked, the Service the route chose (Ripcord
+names a slot's Service like its Deployment), else ``"none"``: a canary's share of what
+clients saw fail, whichever provider routed it. Latency percentiles cover every request of the second (nearest rank,
+milliseconds), ``null`` for an empty second.
 """
 
 from __future__ import annotations
@@ -38,6 +45,12 @@ class Outcome:
     flags: str = ""
     version: str = "none"
     workload: str = "none"
+    service: str = "none"
+
+    @property
+    def backend(self) -> str:
+        """The Deployment the request was meant for (see the module docstring)."""
+        return self.workload if self.workload != "none" else self.service
 
 
 @dataclass
@@ -46,7 +59,11 @@ class _Second:
     by_flags: Counter = field(default_factory=Counter)
     by_version: Counter = field(default_factory=Counter)
     by_workload: Counter = field(default_factory=Counter)
+    by_service: Counter = field(default_factory=Counter)
+    by_backend: Counter = field(default_factory=Counter)
     failed_by_version: Counter = field(default_factory=Counter)
+    failed_by_service: Counter = field(default_factory=Counter)
+    failed_by_backend: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
 
@@ -56,9 +73,13 @@ class _Second:
             self.by_flags[o.flags] += 1
         self.by_version[o.version] += 1
         self.by_workload[o.workload] += 1
+        self.by_service[o.service] += 1
+        self.by_backend[o.backend] += 1
         if o.code >= 500:
             self.failed += 1
             self.failed_by_version[o.version] += 1
+            self.failed_by_service[o.service] += 1
+            self.failed_by_backend[o.backend] += 1
         self.latencies.append(o.latency_ms)
 
     def row(self, t: int) -> dict[str, Any]:
@@ -68,7 +89,9 @@ class _Second:
             "t": t, "total": total, "ok": total - self.failed, "failed": self.failed,
             "by_code": dict(self.by_code), "by_flags": dict(self.by_flags),
             "by_version": dict(self.by_version), "by_workload": dict(self.by_workload),
-            "failed_by_version": dict(self.failed_by_version),
+            "by_service": dict(self.by_service), "by_backend": dict(self.by_backend),
+            "failed_by_version": dict(self.failed_by_version), "failed_by_service": dict(self.failed_by_service),
+            "failed_by_backend": dict(self.failed_by_backend),
             "latency_ms_p50": percentile(lat, 50), "latency_ms_p99": percentile(lat, 99),
         }
 
@@ -148,7 +171,8 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Add rows up: totals and merged per-key counts (for tests, the demo, reports)."""
     out: dict[str, Any] = {"seconds": 0, "total": 0, "ok": 0, "failed": 0}
     merged: dict[str, Counter] = {k: Counter() for k in
-                                  ("by_code", "by_flags", "by_version", "by_workload", "failed_by_version")}
+                                  ("by_code", "by_flags", "by_version", "by_workload", "by_service",
+                                   "by_backend", "failed_by_version", "failed_by_service", "failed_by_backend")}
     for r in rows:
         out["seconds"] += 1
         for k in ("total", "ok", "failed"):

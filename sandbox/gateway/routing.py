@@ -13,11 +13,14 @@ When the gateway cannot forward, it answers itself, as Envoy would:
 ============================= ====== ===== ===========================================
 case                          code   flags
 ============================= ====== ===== ===========================================
-no ready pod behind a Service 503    UF    "no healthy upstream"
+no ready pod behind a Service 503    UH    "no healthy upstream"
 target Service missing        503    NC    no cluster
 HTTPRoute missing, no rule    404    NR    no route
 rule without a usable backend 500    NR    Gateway API: invalid backendRefs get 500s
 ============================= ====== ===== ===========================================
+
+The :class:`Pick` keeps the Service the route chose even when no pod could be picked: the
+metrics label such a failure with that Service, as Envoy and Istio do.
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ class Router:
         if service is None:
             return Pick(route, svc, code=missing[0], flags=missing[1])
         if not backends:
-            return Pick(route, svc, code=503, flags="UF")
+            return Pick(route, svc, code=503, flags="UH")
         pod, tp = backends[self.rng.randrange(len(backends))] if len(backends) > 1 else backends[0]
         return Pick(route, svc, pod=pod, port=tp)
 

@@ -7,8 +7,10 @@ pods. It does only what a proxy's upstream side needs here: ``GET`` a path, read
 status, the ``X-App-Version`` header and the body (Content-Length, chunked, or until
 close), reuse the connection when the server allows.
 
-Failures surface as :class:`ConnectionError` (refused, reset, closed early, malformed)
-and :class:`TimeoutError`; the caller maps them to Envoy's ``UF`` and ``UT``.
+Failures surface as :class:`ConnectFailed` (no connection: refused, unreachable, or the
+timeout ran out while connecting), :class:`ConnectionError` (reset, closed early, malformed,
+after the request was sent) and :class:`TimeoutError` (no answer in time); the caller maps
+them to Envoy's ``UF``, ``UC`` and ``UT``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from typing import Callable
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_IDLE_PER_HOST = 64
+
+
+class ConnectFailed(ConnectionError):
+    """No connection to the upstream could be made (Envoy: ``UF``, upstream connection failure)."""
 
 
 @dataclass(frozen=True)
@@ -166,15 +172,19 @@ class Pool:
         raw = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: ripcord-sandbox-gateway\r\n\r\n".encode()
         key = (host, port)
         conn: _Conn | None = None
+        connected = False
         try:
             async with asyncio.timeout(timeout_s):
                 conn = self._take(key)
                 if conn is None:
                     _, conn = await loop.create_connection(lambda: _Conn(lambda c: self._discard(key, c)), host, port)
+                connected = True
                 resp, keep = await conn.request(raw)
         except BaseException as e:  # timeout, refusal, reset, or the load being stopped
             if conn is not None:
                 conn.close()  # a timed-out upstream sees its client leave, as with a real proxy
+            if not connected and isinstance(e, OSError):  # refused, unreachable, connect timeout
+                raise ConnectFailed(str(e) or type(e).__name__) from e
             if isinstance(e, OSError) and not isinstance(e, (ConnectionError, TimeoutError)):
                 raise ConnectionError(str(e)) from e
             raise

@@ -38,7 +38,7 @@ from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 
 from ..api.models import AnalysisSpec, JudgeSettings, MetricResult, MetricSpec, parse_duration
 from ..config import ConfigError, NotAllowed, OperatorConfig, PromEndpoint, SecretReader
-from . import failures, queries
+from . import failures, feasibility, queries
 from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
 from .metrics import Measurement, MetricReader, Target, Window, fold_step
@@ -125,6 +125,15 @@ def _result(j: MetricJudgement, extra: str = "") -> MetricResult:
     msg = "; ".join(x for x in (j.message, extra) if x)
     return MetricResult(name=j.metric, verdict=j.verdict.value, value=j.value, stable_value=j.stable_value,
                         bound=j.bound[:512], message=msg[:1024])
+
+
+def _with_counts(result: MetricResult, meas: Optional[Measurement]) -> MetricResult:
+    """The interval's counts beside the verdict: what the operator's own metrics count."""
+    e = meas.evidence if meas is not None else None
+    if e is None or not e.counted:
+        return result
+    return result.model_copy(update={"canary_requests": e.canary.requests, "canary_bad": e.canary.bad,
+                                     "stable_requests": e.stable.requests, "stable_bad": e.stable.bad})
 
 
 @dataclasses.dataclass
@@ -319,7 +328,7 @@ class Analyzer:
             else:
                 results[m.name] = MetricResult(name=m.name, verdict="Inconclusive", message=note or "not judged")
 
-        ordered = [results[m.name] for m in spec.metrics]
+        ordered = [_with_counts(results[m.name], measurements.get(m.name)) for m in spec.metrics]
         verdict = _combine([r.verdict for r in ordered])
         failing = next((r for r in ordered if r.verdict == "Fail"), None)
         new_state = {"v": STATE_VERSION, "threshold": threshold_state, "sequential": seq_state or {},
@@ -330,23 +339,8 @@ class Analyzer:
 
     # --------------------------------------------------------------- preflight
 
-    def preflight(self, spec: AnalysisSpec, target: Target, *, weights: list[int], canary_pods: int,
-                  stable_pods: int) -> str:
-        """What the judges can see with the stable's current traffic: a message for status.
-
-        Reads the stable's request and error rates over the last few minutes and asks each
-        judge for its smallest detectable ratio and whether a verdict is expected within
-        ``maxDuration``. Never raises for metrics problems: it is advice, not a gate.
-        """
-        if not spec.metrics:
-            return "no metrics: pod-health gates only"
-        problems = self.validate(spec)
-        if problems:
-            return "invalid analysis: " + "; ".join(problems)
-        try:
-            endpoint = self._endpoint(spec)
-        except (NotAllowed, ConfigError) as e:
-            return f"pre-flight skipped: {e}"
+    def _judged(self, spec: AnalysisSpec) -> tuple[list[feasibility.Judged], Optional[Judge], list[str]]:
+        """How each counted metric will be judged, the sequential judge, and notes."""
         available, why_not = sequential_available()
         plan = self._plan(spec, sequential_available=available, why_not=why_not)
         seq_judge: Optional[Judge] = None
@@ -354,46 +348,70 @@ class Analyzer:
             seq_judge, why_not = load_sequential(spec.judge, plan.sequential)
             if seq_judge is None:
                 plan = self._plan(spec, sequential_available=False, why_not=why_not)
-        lookback = max(120.0, 20 * endpoint.scrape_interval_s)
+        seq_names = {m.name for m in plan.sequential} if seq_judge is not None else set()
+        judged = [feasibility.Judged(m.name, m.type, m.name in seq_names, plan.bounds.get(m.name, own_bound(m)))
+                  for m in spec.metrics if m.type != "custom" and m.name not in plan.problems]
+        notes = [f"{name}: {note}" for name, note in plan.notes.items()]
+        return judged, seq_judge if seq_names else None, notes
+
+    def assess(self, spec: AnalysisSpec, traffic: Mapping[str, "feasibility.Traffic | str"], *, weights: Sequence[int],
+               canary_pods: int, stable_pods: int, notes: Sequence[str] = ()) -> feasibility.PreflightResult:
+        """Pure: the pre-flight for given traffic (per metric), without Prometheus. Used by
+        :meth:`preflight`, and by the docs test at the traffic each example states."""
+        judged, seq_judge, plan_notes = self._judged(spec)
+        if not judged:
+            what = "no metrics: pod-health gates only" if not spec.metrics else "no counted metric to check"
+            return feasibility.unknown(what, [*plan_notes, *notes])
+        return feasibility.assess(judged, traffic, judge=seq_judge, weights=[float(w) for w in weights],
+                                  canary_pods=canary_pods, stable_pods=stable_pods,
+                                  step_s=parse_duration(spec.step_duration),
+                                  max_duration_s=parse_duration(spec.max_duration), min_requests=spec.min_requests,
+                                  notes=[*plan_notes, *notes])
+
+    def preflight(self, spec: AnalysisSpec, target: Target, *, weights: list[int], canary_pods: int,
+                  stable_pods: int) -> feasibility.PreflightResult:
+        """Whether the judges can reach a verdict within ``maxDuration`` with the current traffic.
+
+        The request rate is read over a short recent window (:func:`feasibility.recent_window_s`:
+        at most 60 s, at least 4 scrapes), so it reflects the traffic of the last minute; the
+        stable's error (or slow) share over a few minutes. Never raises for metrics problems:
+        an unreadable Prometheus gives ``feasible=None``. ``str()`` of the result (``.message``)
+        is the text for ``status.analysis.preflight``.
+        """
+        if not spec.metrics:
+            return feasibility.unknown("no metrics: pod-health gates only")
+        problems = self.validate(spec)
+        if problems:
+            return feasibility.unknown("invalid analysis: " + "; ".join(problems))
+        try:
+            endpoint = self._endpoint(spec)
+        except (NotAllowed, ConfigError) as e:
+            return feasibility.unknown(f"pre-flight skipped: {e}")
         end = self._wall() - endpoint.settle_s
-        window = Window(t_prev=end - lookback, t_now=end, step=0, weight=0.0,
-                        scrape_interval_s=endpoint.scrape_interval_s)
+        recent = feasibility.recent_window_s(endpoint.scrape_interval_s)
+        baseline = feasibility.baseline_window_s(endpoint.scrape_interval_s)
         reader = self._reader(endpoint, Deadline(self._deadline_s(spec), clock=self._clock))
-        step_s = parse_duration(spec.step_duration)
-        max_s = parse_duration(spec.max_duration)
-        parts: list[str] = []
+        traffic: dict[str, feasibility.Traffic | str] = {}
+        notes: list[str] = []
         try:
             for m in spec.metrics:
                 if m.type == "custom":
                     continue
-                meas = reader.measure(m, target, window)
-                if meas.evidence is None:
-                    parts.append(f"{m.name}: {meas.problem}")
+                now = reader.measure(m, target, Window(t_prev=end - recent, t_now=end, step=0, weight=0.0,
+                                                       scrape_interval_s=endpoint.scrape_interval_s))
+                base = reader.measure(m, target, Window(t_prev=end - baseline, t_now=end, step=0, weight=0.0,
+                                                        scrape_interval_s=endpoint.scrape_interval_s))
+                if now.evidence is None or base.evidence is None:
+                    traffic[m.name] = (now.problem or base.problem or "not measured")
                     continue
-                both = meas.evidence.stable.requests + meas.evidence.canary.requests
-                total_rps = both / lookback
-                base = meas.evidence.stable
-                rate = base.bad / base.requests if base.requests > 0 else 0.0
-                if total_rps <= 0:
-                    parts.append(f"{m.name}: no traffic on the stable in the last {lookback:.0f}s; "
-                                 "no verdict is possible without requests")
-                    continue
-                args: dict[str, Any] = dict(total_rps=total_rps, stable_error_rate=rate, canary_pods=canary_pods,
-                                            stable_pods=stable_pods, weights=[float(w) for w in weights],
-                                            step_s=step_s, max_duration_s=max_s)
-                if seq_judge is not None and m in plan.sequential:
-                    try:  # the sequential judge also corrects for the number of metrics it judges
-                        pf = seq_judge.preflight(**args, metrics=len(plan.sequential))  # type: ignore[call-arg]
-                    except TypeError:
-                        pf = seq_judge.preflight(**args)
-                else:
-                    bound = plan.bounds.get(m.name, own_bound(m))
-                    pf = ThresholdJudge({m.name: bound}, min_requests=spec.min_requests).preflight(**args)
-                flag = "" if pf.feasible else " (NOT FEASIBLE within maxDuration)"
-                parts.append(f"{m.name}: {pf.message}{flag} [stable {total_rps:.3g} rps, "
-                             f"{'slow' if m.type == 'latency' else 'errors'} {rate * 100:.3g}%]")
+                both = now.evidence.stable.requests + now.evidence.canary.requests
+                stable = base.evidence.stable
+                traffic[m.name] = feasibility.Traffic(
+                    total_rps=both / recent, bad_share=stable.bad / stable.requests if stable.requests > 0 else 0.0,
+                    window_s=recent)
         except MetricsUnavailable as e:
-            parts.append(f"pre-flight incomplete: metrics unavailable: {e}")
-        for name, note in plan.notes.items():
-            parts.append(f"{name}: {note}")
-        return "; ".join(parts)[:4096]
+            notes.append(f"pre-flight incomplete: metrics unavailable: {e}")
+            for m in spec.metrics:
+                traffic.setdefault(m.name, f"metrics unavailable: {e}")
+        return self.assess(spec, traffic, weights=weights, canary_pods=canary_pods, stable_pods=stable_pods,
+                           notes=notes)

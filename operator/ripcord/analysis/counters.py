@@ -36,6 +36,19 @@ LabelKey = tuple[tuple[str, str], ...]
 #: Labels that identify one scrape target (one process whose counters reset together).
 RESET_GROUP_LABELS: tuple[str, ...] = ("job", "instance", "pod")
 
+#: Pod label values that name no pod: a request the data plane could not deliver (refused,
+#: timed out, no healthy upstream) has an empty pod label, or Istio's ``"unknown"``. Such
+#: series count in a workload's totals but never as a pod of their own.
+NO_POD: frozenset[str] = frozenset({"", "unknown"})
+
+
+def pod_of(labels: Labels, pod_label: str | None) -> str | None:
+    """The pod a series was served by, or None (no pod label, or a value in :data:`NO_POD`)."""
+    if not pod_label:
+        return None
+    pod = labels.get(pod_label, "")
+    return None if pod in NO_POD else pod
+
 
 def label_key(labels: Labels) -> LabelKey:
     return tuple(sorted(labels.items()))
@@ -136,7 +149,11 @@ def error_matcher(code_label: str, error_codes: str) -> Callable[[Labels], bool]
 
 def request_counts(deltas: Iterable[Delta], *, is_error: Callable[[Labels], bool],
                    pod_label: str | None = None) -> RequestCounts:
-    """Sum a workload's request deltas, counting those of error series as errors."""
+    """Sum a workload's request deltas, counting those of error series as errors.
+
+    Every delta counts in the totals; ``per_pod`` holds only series naming a real pod, so a
+    request no pod answered never makes up a pod (whose spread the judge would then model).
+    """
     requests = errors = 0.0
     resets = 0
     per_pod: dict[str, list[float]] = {}
@@ -145,8 +162,9 @@ def request_counts(deltas: Iterable[Delta], *, is_error: Callable[[Labels], bool
         requests += d.value
         errors += bad
         resets += d.reset
-        if pod_label and d.labels.get(pod_label):
-            acc = per_pod.setdefault(d.labels[pod_label], [0.0, 0.0])
+        pod = pod_of(d.labels, pod_label)
+        if pod is not None:
+            acc = per_pod.setdefault(pod, [0.0, 0.0])
             acc[0] += d.value
             acc[1] += bad
     return RequestCounts(requests, errors, {p: (r, e) for p, (r, e) in sorted(per_pod.items())}, resets)
@@ -205,8 +223,8 @@ def per_pod_histograms(deltas: Iterable[Delta], *, pod_label: str, le_label: str
                        scale: float = 1.0) -> dict[str, Histogram]:
     groups: dict[str, list[Delta]] = {}
     for d in deltas:
-        pod = d.labels.get(pod_label)
-        if pod:
+        pod = pod_of(d.labels, pod_label)
+        if pod is not None:
             groups.setdefault(pod, []).append(d)
     return {pod: histogram(ds, le_label=le_label, scale=scale) for pod, ds in sorted(groups.items())}
 

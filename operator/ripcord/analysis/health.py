@@ -15,6 +15,11 @@ Gates, checked in this order (the first breach found is returned, pods by name):
 
 Pods being deleted, and pods that finished (``Succeeded``/``Failed``, e.g. evicted; their
 Deployment replaces them), are not judged.
+
+Apart from the gates, :func:`summarise` gives what the engine needs to hold exposure while the
+canary is unhealthy *within the current step* (restarts per container against the step's
+baseline, :func:`restart_baseline`; pods not Ready): not a reason to roll back, a reason
+never to give it more traffic.
 """
 from __future__ import annotations
 
@@ -66,6 +71,14 @@ def _ready_condition(pod: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
     return None
 
 
+def _live(pods: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Pods that are judged (not being deleted, not finished), by name."""
+    live = [p for p in pods
+            if not (p.get("metadata") or {}).get("deletionTimestamp")
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    return sorted(live, key=lambda p: (p.get("metadata") or {}).get("name", ""))
+
+
 def _seconds(t: float | dt.datetime) -> float:
     return t.timestamp() if isinstance(t, dt.datetime) else float(t)
 
@@ -79,10 +92,7 @@ def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, 
     now = _seconds(now)
     rolled_out_at = _seconds(rolled_out_at)
     deadline = parse_duration(spec.ready_deadline)
-    live = [p for p in pods
-            if not (p.get("metadata") or {}).get("deletionTimestamp")
-            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    live.sort(key=lambda p: (p.get("metadata") or {}).get("name", ""))
+    live = _live(pods)
 
     for pod in live:
         name = (pod.get("metadata") or {}).get("name", "?")
@@ -130,11 +140,23 @@ def check_pod_health(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *, 
 evaluate = check_pod_health
 
 
+# ------------------------------------------------------------- exposure never grows while unhealthy
+
+def _container_key(pod: Mapping[str, Any], cs: Mapping[str, Any]) -> str:
+    return f"{(pod.get('metadata') or {}).get('name', '?')}/{cs.get('name', '?')}"
+
+
+def restart_baseline(pods: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Restart counts per container (``"<pod>/<container>"``, JSON-friendly for status),
+    the engine keeps them when a step starts and counts restarts from them."""
+    return {_container_key(p, cs): int(cs.get("restartCount") or 0) for p in _live(pods) for cs in _containers(p)}
+
+
 @dataclasses.dataclass(frozen=True)
 class HealthSummary:
     """What holds exposure back without failing the canary: restarts so far, pods not Ready now."""
 
-    restarts: int  # container restarts summed over the live pods
+    restarts: dict[str, int]  # restart count per live container, "<pod>/<container>"
     not_ready: tuple[str, ...]  # live pods not Ready, by name
     next_deadline: Optional[float]  # unix time just after the first not-ready pod breaches readyDeadline
 
@@ -143,12 +165,11 @@ def summarise(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *,
               rolled_out_at: float | dt.datetime) -> HealthSummary:
     rolled_out_at = _seconds(rolled_out_at)
     deadline = parse_duration(spec.ready_deadline)
-    restarts, not_ready, deadlines = 0, [], []
-    for pod in pods:
+    live = _live(pods)
+    not_ready: list[str] = []
+    deadlines: list[float] = []
+    for pod in live:
         meta = pod.get("metadata") or {}
-        if meta.get("deletionTimestamp") or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-            continue
-        restarts += sum(int(cs.get("restartCount") or 0) for cs in _containers(pod))
         ready = _ready_condition(pod)
         if ready is not None and ready.get("status") == "True":
             continue
@@ -156,4 +177,4 @@ def summarise(pods: Iterable[Mapping[str, Any]], spec: PodHealthSpec, *,
         since = max(t for t in (rolled_out_at, _time(meta.get("creationTimestamp")),
                                 _time((ready or {}).get("lastTransitionTime"))) if t is not None)
         deadlines.append(since + deadline + 0.05)  # the gate breaches once the deadline is *exceeded*
-    return HealthSummary(restarts, tuple(sorted(not_ready)), min(deadlines) if deadlines else None)
+    return HealthSummary(restart_baseline(live), tuple(sorted(not_ready)), min(deadlines) if deadlines else None)

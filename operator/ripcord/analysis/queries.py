@@ -7,6 +7,11 @@ Pure: strings in, strings out. Two rules keep the queries honest:
 * Workloads are told apart by **workload** (the Deployment, through the pod name
   ``<deployment>-<pod-template-hash>-<suffix>``, or a workload label the gateway/mesh
   sets), never by a pod label that would have to change at promotion.
+* A client-side source (a gateway, a calling sidecar) also attributes a request by the
+  **backend the route chose**: the slot's Service, named exactly like its Deployment
+  (``NAME-a``/``NAME-b``). A request the data plane could not deliver (refused, reset,
+  timed out, overflowed, no healthy upstream) carries that Service but no workload or pod
+  (empty, or Istio's ``"unknown"``): it is the canary's failure all the same.
 
 Custom templates get their variables substituted textually; every value is validated as a
 Kubernetes name (or is a regex/duration built here), so a Release cannot inject PromQL
@@ -37,9 +42,18 @@ class TemplateError(ValueError):
 class SourceProfile:
     """Where a source's request counter and latency histogram live, and how they are labelled.
 
-    ``workload_label`` set: a series belongs to the workload whose name equals that label
-    (a gateway or mesh that knows its backend's Deployment). Unset: it belongs to the
-    Deployment its ``pod_label`` names, through the pod name pattern.
+    A series belongs to a workload, in this order:
+
+    * ``service_label`` set and naming one of the workloads: the route sent the request to
+      that slot's Service (Ripcord names each slot's Service like its Deployment), whether
+      or not a pod answered. ``service_namespace_label`` (default: ``namespace_label``)
+      holds that Service's namespace;
+    * ``workload_label`` set: the workload whose name equals that label (a gateway or mesh
+      that knows the Deployment of the pod that answered);
+    * otherwise the Deployment its ``pod_label`` names, through the pod name pattern.
+
+    ``pod_label`` also feeds the per-pod counts; an empty or ``"unknown"`` value there
+    (no pod was reached) counts in the totals but is no pod (:data:`counters.NO_POD`).
     """
 
     name: str
@@ -48,6 +62,8 @@ class SourceProfile:
     duration_unit_s: float = 1.0  # seconds per unit of the ``le`` bounds (Istio: 0.001)
     namespace_label: str = "namespace"
     workload_label: str | None = None
+    service_label: str | None = None  # the backend Service the route chose (gateway, client side)
+    service_namespace_label: str | None = None  # its namespace; None: namespace_label
     pod_label: str | None = "pod"  # the serving pod, for per-pod counts (None: not known)
     code_label: str = "code"
     error_codes: str = "5.."  # regex, fully matched against the code label
@@ -87,21 +103,27 @@ def _camel(name: str) -> str:
 APP = SourceProfile(name="app", requests_metric="http_requests_total",
                     duration_metric="http_request_duration_seconds_bucket")
 
-#: The sandbox gateway stand-in (modelled on Istio's client-side view).
+#: The sandbox gateway stand-in (modelled on Istio's client-side view): attributed by the
+#: backend Service the route chose, and by the answering pod's Deployment.
 GATEWAY = SourceProfile(name="gateway", requests_metric="gateway_requests_total",
                         duration_metric="gateway_request_duration_seconds_bucket",
-                        workload_label="backend_workload", pod_label="backend_pod")
+                        workload_label="backend_workload", service_label="backend_service",
+                        pod_label="backend_pod")
 
 #: Istio, as seen by the calling side (gateway or client sidecars): sees refused and hung
-#: connections (503 UF, 504 UT) that the destination never counts. No per-pod labels.
+#: connections (503 UF, 504 UT) that the destination never counts, labelled with the
+#: destination Service and ``destination_workload="unknown"``. No per-pod labels.
 ISTIO = SourceProfile(name="istio", requests_metric="istio_requests_total",
                       duration_metric="istio_request_duration_milliseconds_bucket", duration_unit_s=0.001,
                       namespace_label="destination_workload_namespace", workload_label="destination_workload",
+                      service_label="destination_service_name",
+                      service_namespace_label="destination_service_namespace",
                       pod_label=None, code_label="response_code", extra_matchers='reporter="source"')
 
-#: Istio, as reported by the destination's sidecar (the pod's own view, with ``pod``).
-ISTIO_DESTINATION = dataclasses.replace(ISTIO, name="istio-destination", pod_label="pod",
-                                        extra_matchers='reporter="destination"')
+#: Istio, as reported by the destination's sidecar (the pod's own view, with ``pod``): only
+#: requests a pod accepted, so the workload says it all.
+ISTIO_DESTINATION = dataclasses.replace(ISTIO, name="istio-destination", pod_label="pod", service_label=None,
+                                        service_namespace_label=None, extra_matchers='reporter="destination"')
 
 PRESETS: Mapping[str, SourceProfile] = {p.name: p for p in (APP, GATEWAY, ISTIO, ISTIO_DESTINATION)}
 
@@ -143,18 +165,29 @@ def window(seconds: float, scrape_interval_s: float) -> str:
 
 # --------------------------------------------------------------------- built-in queries
 
-def selector(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
-    """The label matchers selecting every series of ``workloads`` in one query."""
+def _names_matcher(label: str, names: Sequence[str]) -> str:
+    if len(names) == 1:
+        return f"{label}={quote(names[0])}"
+    return f"{label}=~{quote('|'.join(_regex_literal(n) for n in names))}"
+
+
+def selectors(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> list[str]:
+    """The label matcher sets selecting every series of ``workloads``, one per way a series
+    can belong to them (see :class:`SourceProfile`): by the backend Service the route chose,
+    then by the workload that answered. A query ORs them."""
     check_name(namespace, "namespace")
     if not workloads:
         raise TemplateError("no workload to select")
     names = [check_name(w, "deployment", subdomain=True) for w in workloads]
+    extra = [profile.extra_matchers] if profile.extra_matchers else []
+    out: list[str] = []
+    if profile.service_label:
+        ns_label = profile.service_namespace_label or profile.namespace_label
+        out.append("{" + ",".join([f"{ns_label}={quote(namespace)}",
+                                   _names_matcher(profile.service_label, names)] + extra) + "}")
     matchers = [f"{profile.namespace_label}={quote(namespace)}"]
     if profile.workload_label:
-        if len(names) == 1:
-            matchers.append(f"{profile.workload_label}={quote(names[0])}")
-        else:
-            matchers.append(f"{profile.workload_label}=~{quote('|'.join(_regex_literal(n) for n in names))}")
+        matchers.append(_names_matcher(profile.workload_label, names))
     else:
         if profile.pod_label is None:
             raise TemplateError(f"metric source {profile.name!r} has neither a workload nor a pod label")
@@ -163,9 +196,14 @@ def selector(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -
         else:
             pattern = "(" + "|".join(_regex_literal(n) for n in names) + ")-[a-z0-9]+-[a-z0-9]+"
         matchers.append(f"{profile.pod_label}=~{quote(pattern)}")
-    if profile.extra_matchers:
-        matchers.append(profile.extra_matchers)
-    return "{" + ",".join(matchers) + "}"
+    out.append("{" + ",".join(matchers + extra) + "}")
+    return out
+
+
+def selector(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> str:
+    """The matcher set by workload (or pod) alone: the answering side's view. Built-in
+    queries use :func:`selectors`, which also selects by the backend Service."""
+    return selectors(profile, namespace, workloads)[-1]
 
 
 #: How far back a series' last sample is looked for (Prometheus' own default lookback).
@@ -184,33 +222,62 @@ def _last(series: str, lookback: str) -> str:
     return f"last_over_time({series}[{lookback}])"
 
 
+def raw_series_query(metric: str, profile: SourceProfile, namespace: str, workloads: Sequence[str], *,
+                     lookback: str = LOOKBACK) -> str:
+    """The last raw sample of every series of ``metric`` that belongs to ``workloads``.
+
+    With a service label, ``by service or by workload``: PromQL's ``or`` keeps each series
+    once (a series matching both has the same label set on both sides).
+    """
+    return " or ".join(_last(metric + sel, lookback) for sel in selectors(profile, namespace, workloads))
+
+
 def requests_query(profile: SourceProfile, namespace: str, workloads: Sequence[str], *,
                    lookback: str = LOOKBACK) -> str:
     """Raw request counter series of the workloads (every code, pod, path...)."""
-    return _last(profile.requests_metric + selector(profile, namespace, workloads), lookback)
+    return raw_series_query(profile.requests_metric, profile, namespace, workloads, lookback=lookback)
 
 
 def duration_query(profile: SourceProfile, namespace: str, workloads: Sequence[str], *,
                    lookback: str = LOOKBACK) -> str:
     """Raw latency histogram bucket series of the workloads."""
-    return _last(profile.duration_metric + selector(profile, namespace, workloads), lookback)
+    return raw_series_query(profile.duration_metric, profile, namespace, workloads, lookback=lookback)
 
 
 def workload_of(profile: SourceProfile, workloads: Sequence[str]) -> Callable[[Labels], str | None]:
-    """Which of ``workloads`` a series belongs to (None: neither)."""
+    """Which of ``workloads`` a series belongs to (None: neither).
+
+    The backend Service the route chose comes first: a refused or timed-out request to
+    the canary's Service carries no workload (or ``"unknown"``), and is the canary's.
+    """
+    wanted = set(workloads)
+    service_label = profile.service_label
     if profile.workload_label:
         label = profile.workload_label
-        wanted = set(workloads)
-        return lambda labels: labels.get(label) if labels.get(label) in wanted else None
-    patterns = [(w, re.compile(pod_regex(w))) for w in workloads]
-    pod_label = profile.pod_label or "pod"
+
+        def by_label(labels: Labels) -> str | None:
+            name = labels.get(label)
+            return name if name in wanted else None
+
+        answered = by_label
+    else:
+        patterns = [(w, re.compile(pod_regex(w))) for w in workloads]
+        pod_label = profile.pod_label or "pod"
+
+        def by_pod(labels: Labels) -> str | None:
+            pod = labels.get(pod_label, "")
+            for name, pattern in patterns:
+                if pattern.fullmatch(pod):
+                    return name
+            return None
+
+        answered = by_pod
+    if not service_label:
+        return answered
 
     def owner(labels: Labels) -> str | None:
-        pod = labels.get(pod_label, "")
-        for name, pattern in patterns:
-            if pattern.fullmatch(pod):
-                return name
-        return None
+        service = labels.get(service_label)
+        return service if service in wanted else answered(labels)
 
     return owner
 

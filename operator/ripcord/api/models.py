@@ -271,6 +271,11 @@ class MetricResult(Model):
     stable_value: Optional[float] = None
     bound: str = ""
     message: str = ""
+    canary_requests: Optional[float] = Field(
+        None, description="requests sent to the canary in this interval, answered or not (counted metrics)")
+    canary_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
+    stable_requests: Optional[float] = Field(None, description="requests sent to the stable in this interval")
+    stable_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
 
 
 class AnalysisStatus(Model):
@@ -333,8 +338,9 @@ class RolloutStatus(Model):
     held: bool = Field(False, description="no verdict by analysis.maxDuration: holding, never promoting")
     promote_requested: bool = False
     reason: Optional[RollbackReason] = None
-    restarts_at_step: int = Field(0, description="canary container restarts when this step began: the step "
-                                  "does not advance while they grow or a canary pod is not ready")
+    restarts_at_step: dict[str, int] = Field(
+        default_factory=dict, description="restarts per canary container (pod/container) when this step began: "
+        "the step does not advance while one grows or a canary pod is not ready")
 
 
 class OutboxItem(Model):

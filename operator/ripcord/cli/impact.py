@@ -10,6 +10,11 @@ arithmetic the analysis uses (``ripcord.analysis.counters``) rather than ``incre
   instant query at the end finds nothing. ``last_over_time(x[window])`` still returns the
   last real sample of each series (range selectors skip staleness markers).
 
+The canary's requests are those the route sent to its backend (the slot's Service), whether
+or not a pod answered, plus those its pods answered (``queries.selectors``): a request
+refused, reset, timed out or left without a healthy upstream is a request that failed on
+the canary, exactly as the analysis counts it.
+
 Counts are a lower bound when a pod restarted (increments between its last scrape and the
 restart are lost), which the report states.
 
@@ -26,7 +31,7 @@ from typing import Optional, Sequence
 
 from ripcord.analysis.counters import Sample, counter_deltas, error_matcher, request_counts, split
 from ripcord.analysis.prometheus import MetricsUnavailable, QueryClient, QueryError
-from ripcord.analysis.queries import APP, GATEWAY, SourceProfile, TemplateError, selector, workload_of
+from ripcord.analysis.queries import APP, GATEWAY, SourceProfile, TemplateError, raw_series_query, workload_of
 from ripcord.cli.render import Obj, dig, parse_time
 
 #: Counters are read a little after the rollout ended, so the last requests are scraped.
@@ -118,8 +123,8 @@ def profiles(release: Obj) -> list[SourceProfile]:
     return [out["app"], out["gateway"]]
 
 
-def _last_over(query: str, seconds: float) -> str:
-    return f"last_over_time({query}[{max(1, math.ceil(seconds))}s])"
+def _lookback(seconds: float) -> str:
+    return f"{max(1, math.ceil(seconds))}s"
 
 
 def source_impact(profile: SourceProfile, before: Sequence[Sample], after: Sequence[Sample],
@@ -147,10 +152,12 @@ def measure(client: QueryClient, release: Obj, entry: Obj, now: dt.datetime, tim
     sources: list[SourceImpact] = []
     notes: list[str] = []
     for profile in profiles(release):
-        q = profile.requests_metric + selector(profile, ns, [canary, stable])  # raw series, windowed below
+        def raw(lookback_s: float) -> str:
+            return raw_series_query(profile.requests_metric, profile, ns, [canary, stable],
+                                    lookback=_lookback(lookback_s))
         try:
-            before = client.query(_last_over(q, LOOKBACK_BEFORE_S), start.timestamp(), timeout=timeout)
-            after = client.query(_last_over(q, span), end.timestamp(), timeout=timeout)
+            before = client.query(raw(LOOKBACK_BEFORE_S), start.timestamp(), timeout=timeout)
+            after = client.query(raw(span), end.timestamp(), timeout=timeout)
         except (MetricsUnavailable, QueryError) as exc:
             notes.append(f"{profile.name}: {exc}")
             continue

@@ -399,7 +399,9 @@ class _Report:
             return "\n".join(lines) + "\n"
         lines += [f"Counted from Prometheus ({prometheus or 'given'}) over {stamp(impact.start)} – "
                   f"{clock(impact.end)} UTC (rollout start to end, plus a few seconds for the last scrape); "
-                  f"canary `{impact.canary_deployment}`, stable `{impact.stable_deployment}`.", "",
+                  f"canary `{impact.canary_deployment}`, stable `{impact.stable_deployment}`. A gateway's counts "
+                  f"include every request the route sent to the canary's Service `{impact.canary_deployment}`, "
+                  "answered or not (refused, reset, timed out, no healthy upstream).", "",
                   "| Source | Canary requests | Canary errors (5xx) | Canary error ratio | Stable error ratio | "
                   "Canary share of requests | Errors beyond stable's rate |", "|---|---|---|---|---|---|---|"]
         for s in impact.sources:
@@ -413,7 +415,7 @@ class _Report:
         if worst is not None:
             lines.append(f"**Impact: about {_count(worst.excess_errors)} failed requests beyond the stable's own "
                          f"error rate ({_source_label(worst)} metrics), out of {_count(worst.canary_requests)} "
-                         f"requests the canary served.**")
+                         f"requests sent to the canary.**")
         if any(s.resets for s in impact.sources):
             lines.append("Some counters reset during the window (a pod restarted): counts are a lower bound.")
         for note in impact.notes:
@@ -523,7 +525,7 @@ def _ratio(v: Optional[float]) -> str:
 
 
 def _source_label(s: SourceImpact) -> str:
-    return {"app": "app (the pods' own counters)", "gateway": "gateway (what clients saw)"}.get(s.source, s.source)
+    return {"app": "app (the pods' own counters)", "gateway": "gateway (what clients saw, refused and timed-out included)"}.get(s.source, s.source)
 
 
 def events_for(events: Iterable[Any], uid: Optional[str]) -> list[Obj]:

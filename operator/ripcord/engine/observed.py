@@ -42,7 +42,7 @@ class HealthView:
     """The judged slot's pods: a breach of a gate, and what holds a step back without failing it."""
 
     breach: Optional[HealthBreach] = None
-    restarts: int = 0  # container restarts summed over the slot's live pods
+    restarts: Mapping[str, int] = dataclasses.field(default_factory=dict)  # per live container, "<pod>/<container>"
     not_ready: tuple[str, ...] = ()  # live pods not Ready now
     next_deadline: Optional[dt.datetime] = None  # when a not-ready pod would breach readyDeadline
 
@@ -61,9 +61,10 @@ class AnalysisResult:
 class Preflight:
     """Whether the judge can decide within maxDuration with the declared pods and the traffic seen."""
 
-    message: str
+    message: str  # one line
     feasible: Optional[bool] = None  # None: could not tell (no traffic data, Prometheus unavailable)
     fix: Optional[str] = None  # the concrete change that would make it feasible
+    detail: Optional[str] = None  # everything, per metric (status.analysis.preflight)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ class HealthRead:
 
     slot: str
     since: dt.datetime
+    template_hash: str  # only the pods of this template (a slot may still hold pods of an earlier one)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,9 +79,9 @@ def _health(status: ReleaseStatus) -> Optional[HealthRead]:
     if ro is None:
         return None
     if ro.state in ("Progressing", "Promoting") and status.canary is not None:
-        return HealthRead(status.canary.slot, parse_iso(ro.started_at))
+        return HealthRead(status.canary.slot, parse_iso(ro.started_at), status.canary.template_hash)
     if ro.state == "Watching" and status.stable is not None:
-        return HealthRead(status.stable.slot, parse_iso(ro.started_at))
+        return HealthRead(status.stable.slot, parse_iso(ro.started_at), status.stable.template_hash)
     return None
 
 

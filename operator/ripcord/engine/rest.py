@@ -68,7 +68,7 @@ def start_rollout(d: Decision, spec: ReleaseSpec, thash: str) -> None:
     st.rollout = RolloutStatus(id=rid, state="Progressing", step=0, weight=0, step_started_at=iso(d.now),
                                started_at=iso(d.now))
     pre = d.obs.preflight
-    st.analysis = AnalysisStatus(preflight=pre.message if pre else None)
+    st.analysis = AnalysisStatus(preflight=(pre.detail or pre.message) if pre else None)
     d.record(HistoryEntry(id=rid, version=spec.version, template_hash=thash, outcome="Progressing",
                           started_at=iso(d.now)))
     msg = f"rollout {rid}: {st.stable.version} -> {spec.version} in slot {slot}, steps {spec.weights()}"

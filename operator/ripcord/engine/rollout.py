@@ -89,16 +89,25 @@ def paused(d: Decision, spec: ReleaseSpec) -> bool:
     return spec.paused or (ro is not None and ro.paused)
 
 
+def restarted_in_step(d: Decision) -> Optional[str]:
+    """A canary container that restarted since the step began (a container new since then counts from 0)."""
+    ro = d.st.rollout
+    assert ro is not None
+    for container, n in sorted(d.obs.health.restarts.items()):
+        more = n - ro.restarts_at_step.get(container, 0)
+        if more > 0:
+            pod, _, name = container.partition("/")
+            return f"pod {pod}: container {name} restarted {more} time{'s' if more != 1 else ''} in this step"
+    return None
+
+
 def canary_unhealthy(d: Decision) -> Optional[str]:
     """Why exposure must not grow now: a canary pod restarted in this step, or is not Ready."""
-    ro, health = d.st.rollout, d.obs.health
-    assert ro is not None
+    health = d.obs.health
     if health.not_ready:
         pods = ", ".join(health.not_ready[:3]) + (" ..." if len(health.not_ready) > 3 else "")
         return f"canary pod{'s' if len(health.not_ready) > 1 else ''} {pods} not ready"
-    if health.restarts > ro.restarts_at_step:
-        return f"canary containers restarted {health.restarts - ro.restarts_at_step} time(s) in this step"
-    return None
+    return restarted_in_step(d)
 
 
 def progress(d: Decision, spec: ReleaseSpec) -> None:
@@ -138,19 +147,17 @@ def progress(d: Decision, spec: ReleaseSpec) -> None:
     if result is not None and fold_analysis(d, spec, result):
         return  # rolled back
 
-    if obs.health.restarts > ro.restarts_at_step:
+    if (restarted := restarted_in_step(d)) is not None:
         # A restart in this step starts the step over: it must again run its full duration, with a
         # fresh verdict, before exposure may grow (the pod-health gates still roll back beyond maxRestarts).
-        ro.restarts_at_step = obs.health.restarts
+        ro.restarts_at_step = dict(obs.health.restarts)
         ro.settled_at = iso(d.now)
         if st.analysis is not None:
             st.analysis.step = None
-        msg = f"a canary container restarted: step {ro.step + 1} starts over at {ro.weight}%"
+        msg = f"{restarted}: step {ro.step + 1} starts over at {ro.weight}%"
         d.timeline("StepRestarted", msg, ro.weight)
         d.event("StepRestarted", f"rollout {ro.id}: {msg}", warning=True)
         return
-    if obs.health.restarts < ro.restarts_at_step:
-        ro.restarts_at_step = obs.health.restarts  # pods were replaced: their counters start afresh
 
     if spec.analysis.pod_health_only:
         judged_now(d, spec)
@@ -202,7 +209,7 @@ def set_step(d: Decision, step: int, weight: int) -> None:
     assert ro is not None
     ro.step, ro.weight = step, weight
     ro.step_started_at, ro.settled_at = iso(d.now), None
-    ro.restarts_at_step = d.obs.health.restarts
+    ro.restarts_at_step = dict(d.obs.health.restarts)
     entry = d.current_entry()
     if entry is not None:
         entry.step_reached, entry.weight_reached = step + 1, max(entry.weight_reached, weight)

@@ -45,7 +45,8 @@ LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 METRIC_NAMES = (
     "ripcord_build_info", "ripcord_leader", "ripcord_releases", "ripcord_release_weight",
     "ripcord_release_effective_weight", "ripcord_release_status_condition",
-    "ripcord_release_rollout_start_time_seconds", "ripcord_analysis_verdicts_total", "ripcord_rollbacks_total",
+    "ripcord_release_rollout_start_time_seconds", "ripcord_analysis_verdicts_total",
+    "ripcord_analysis_requests_total", "ripcord_rollbacks_total",
     "ripcord_promotions_total", "ripcord_rollout_duration_seconds", "ripcord_detection_seconds",
     "ripcord_reconcile_errors_total", "ripcord_reconcile_duration_seconds", "ripcord_notifications_total",
 )
@@ -88,6 +89,11 @@ class OperatorMetrics:
                                    ["namespace", "release"], registry=r)
         self.verdicts = Counter("ripcord_analysis_verdicts", "Analysis verdicts per metric.",
                                 ["namespace", "release", "metric", "verdict"], registry=r)
+        self.requests = Counter(
+            "ripcord_analysis_requests",
+            "Requests the analysis counted per metric: sent to the canary or the stable (answered or not: a "
+            "gateway's refused, reset, timed-out and no-upstream failures included), good or bad.",
+            ["namespace", "release", "metric", "workload", "outcome"], registry=r)
         self.rollbacks = Counter("ripcord_rollbacks", "Rollbacks decided, by RollbackReason kind.",
                                  ["namespace", "release", "reason"], registry=r)
         self.promotions = Counter("ripcord_promotions", "Rollouts promoted.", ["namespace", "release"], registry=r)
@@ -149,7 +155,7 @@ class OperatorMetrics:
             self._phases.pop(key, None)
             self._publish_phases()
         for metric in (self.weight, self.effective_weight, self.rollout_start, self.condition, self.verdicts,
-                       self.rollbacks, self.promotions, self.reconcile_errors):
+                       self.requests, self.rollbacks, self.promotions, self.reconcile_errors):
             _remove_release(metric, namespace, name)
 
     def kube_request(self, verb: str, resource: str) -> None:
@@ -203,6 +209,13 @@ class OperatorMetrics:
                     self.rollout_duration.labels(h.outcome).observe(h.duration_seconds)
             elif isinstance(h, tr.Verdict):
                 self.verdicts.labels(namespace, name, h.metric, h.verdict).inc()
+            elif isinstance(h, tr.Counted):
+                for workload, total, bad in (("canary", h.canary_requests, h.canary_bad),
+                                             ("stable", h.stable_requests, h.stable_bad)):
+                    if bad > 0:
+                        self.requests.labels(namespace, name, h.metric, workload, "bad").inc(bad)
+                    if total - bad > 0:
+                        self.requests.labels(namespace, name, h.metric, workload, "good").inc(total - bad)
         return happened
 
     def _first_sight(self, namespace: str, name: str) -> None:

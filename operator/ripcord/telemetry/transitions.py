@@ -55,7 +55,24 @@ class Verdict:
     verdict: str  # Pass, Fail, Inconclusive, Unavailable
 
 
-Happening = Union[RollbackDecided, Promoted, RolloutEnded, Verdict]
+@dataclasses.dataclass(frozen=True)
+class Counted:
+    """One analysis interval's counts of a metric: requests sent to each side (answered or
+    not: a gateway's refused, reset, timed-out and no-upstream failures included), and of
+    those the errors (or slow requests)."""
+
+    metric: str
+    canary_requests: float
+    canary_bad: float
+    stable_requests: float
+    stable_bad: float
+
+
+Happening = Union[RollbackDecided, Promoted, RolloutEnded, Verdict, Counted]
+
+
+def _count(value: Any) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +156,11 @@ def transitions(old: Optional[Status], new: Status) -> list[Happening]:
         for m in _list(new_an.get("metrics")):
             if m.get("name") and m.get("verdict"):
                 out.append(Verdict(str(m["name"]), str(m["verdict"])))
+        for m in _list(new_an.get("metrics")):
+            counts = [_count(m.get(k)) for k in ("canaryRequests", "canaryBad", "stableRequests", "stableBad")]
+            if m.get("name") and all(c is not None for c in counts):
+                cr, cb, sr, sb = (c or 0.0 for c in counts)
+                out.append(Counted(str(m["name"]), cr, min(cb, cr), sr, min(sb, sr)))
     return out
 
 

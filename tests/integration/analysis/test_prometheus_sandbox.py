@@ -1,7 +1,8 @@
 """The analysis against a real Prometheus.
 
-* On the sandbox: two Deployments of the demo app (good, and ERROR_RATE=0.5) behind one
-  Service, loaded through the gateway stand-in. The analyzer must measure each workload's
+* On the sandbox: two Deployments of the demo app (good, and ERROR_RATE=0.5), each behind
+  its own Service as Ripcord's slots are, split 50/50 by an HTTPRoute and loaded through
+  the gateway stand-in. The analyzer must measure each workload's
   error rate from the app's own metrics and from the gateway's, agree with what clients
   saw, and its counts must telescope exactly over successive intervals.
 * A private Prometheus process (never the shared one) SIGSTOPped: ``analyze`` must return
@@ -29,6 +30,7 @@ from ripcord.analysis.metrics import MetricReader, Window
 from ripcord.analysis.prometheus import Deadline, PrometheusClient
 from ripcord.api.models import AnalysisSpec, MetricSpec
 from ripcord.config import parse_config
+from ripcord.traffic.gateway_api import ROUTE_GROUP as GROUP, ROUTE_VERSION as VERSION
 from sandbox.gateway.client import GatewayClient
 from sandbox.testing import prometheus_query, wait_until
 
@@ -68,22 +70,30 @@ def latest_sample_time(prometheus_url: str, query: str) -> float:
 
 def start_two_workloads(sandbox: Any, namespace: str, kube: client.ApiClient, canary_env: dict[str, str],
                         load_timeout_s: float = 2.0) -> Callable[[], None]:
-    """web-a (good) and web-b (``canary_env``), both behind Service web, with load running.
+    """web-a (good) and web-b (``canary_env``), each behind its own Service (named like the
+    Deployment, as Ripcord's slots), split 50/50 by the HTTPRoute web, with load running.
+    The gateway labels a request no pod answered (a hang) with the Service only, as Istio does.
 
     Returns the function that stops the load."""
     apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
     apps.create_namespaced_deployment(namespace, deployment("web-a", {}))
     apps.create_namespaced_deployment(namespace, deployment("web-b", canary_env))
-    core.create_namespaced_service(namespace, {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+    for name in ("web-a", "web-b"):
+        core.create_namespaced_service(namespace, {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": {"app": "web", "slot": name},
+                     "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}})
+    client.CustomObjectsApi(kube).create_namespaced_custom_object(GROUP, VERSION, namespace, "httproutes", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "HTTPRoute", "metadata": {"name": "web"},
+        "spec": {"parentRefs": [{"name": "sandbox-gateway"}],
+                 "rules": [{"backendRefs": [{"name": n, "port": 80, "weight": 50} for n in ("web-a", "web-b")]}]}})
     for name in ("web-a", "web-b"):
         wait_until(lambda: (apps.read_namespaced_deployment_status(name, namespace).status.ready_replicas or 0) >= 2,
                    90, f"deployment {name} ready")
     gw = GatewayClient(sandbox.gateway_url)
     gw.wait_synced()
     load = namespace  # unique per test
-    gw.put_load(load, namespace, service="web", rps=RPS, timeout_s=load_timeout_s)
+    gw.put_load(load, namespace, route="web", rps=RPS, timeout_s=load_timeout_s)
     try:
         gw.wait_rows(load, lambda rows: sum(r["by_workload"].get("web-b", 0) for r in rows) > 0
                      and sum(r["by_workload"].get("web-a", 0) for r in rows) > 0, timeout_s=30)
@@ -325,9 +335,10 @@ def test_sigstopped_prometheus_gives_unavailable_within_the_deadline(private_pro
         assert elapsed < deadline_s + 1.0, f"analyze took {elapsed:.1f}s with a {deadline_s}s deadline"
 
         t = time.monotonic()
-        msg = analyzer.preflight(AnalysisSpec(metrics=[ERRORS], interval="10s"), TARGET, weights=[5],
-                                 canary_pods=1, stable_pods=2)
-        assert "metrics unavailable" in msg and time.monotonic() - t < deadline_s + 1.0
+        pf = analyzer.preflight(AnalysisSpec(metrics=[ERRORS], interval="10s"), TARGET, weights=[5],
+                                canary_pods=1, stable_pods=2)
+        assert pf.feasible is None and "metrics unavailable" in pf.message, pf  # unknown, not a verdict
+        assert time.monotonic() - t < deadline_s + 1.0
     finally:
         os.kill(proc.pid, signal.SIGCONT)
 

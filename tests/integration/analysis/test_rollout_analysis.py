@@ -142,14 +142,16 @@ def test_added_latency_is_rolled_back_on_latency(releases: Releases, operator: A
 def test_hanging_requests_are_rolled_back_on_gateway_metrics(releases: Releases, operator: Any, namespace: str,
                                                              load: Load, stopwatch: Stopwatch) -> None:
     """2.0.3 never answers a quarter of its requests but passes its probes. Its own metrics
-    count only what it answered (no errors); the gateway counts the 504s."""
+    count only what it answered (no errors); the gateway counts the 504s, against the canary's
+    Service (gateway-api provider: the route names the slot's Service; no pod answered, so the
+    gateway, like Istio, knows no workload)."""
     name = "hang"
     analysis = {"metrics": [_errors("error-rate", "app"), _errors("gateway-errors", "gateway")]}
-    _stable(releases, name, stopwatch, analysis=analysis)
-    traffic = load.start(name, rps=40, timeout_s=1.0)
+    _stable(releases, name, stopwatch, analysis=analysis, provider="gateway-api")
+    traffic = load.start(name, rps=40, timeout_s=1.0, provider="gateway-api")
     started = _now()
     releases.apply(release_manifest(name, "2.0.3", env={"HANG_RATE": "0.25", "SEED": "3"}, steps=STEPS,
-                                    analysis=analysis))
+                                    analysis=analysis, provider="gateway-api"))
     rid = rollout_id(releases, name)
     status = _rollout_reason_while_rolling_back(releases, name, rid)
     stopwatch.mark("2.0.3 (HANG_RATE=0.25) rolled back")

@@ -140,13 +140,17 @@ def test_hangs_time_out_and_missing_pods_are_unavailable(kube, namespace, sandbo
     rows = loads.gw.wait_rows(hung, lambda r: summarize(r)["by_code"].get("504", 0) >= 10, 30)
     assert summarize(rows)["by_flags"] == {"UT": summarize(rows)["total"]}
     rows = loads.gw.wait_rows(empty, lambda r: summarize(r)["total"] >= 10, 30)
-    assert summarize(rows)["by_flags"] == {"UF": summarize(rows)["total"]}
+    assert summarize(rows)["by_flags"] == {"UH": summarize(rows)["total"]}  # Envoy: no healthy upstream
 
-    def flags() -> set[tuple[str, str, str]]:
-        got = {(m["metric"]["backend_service"], m["metric"]["code"], m["metric"]["flags"]) for m in prometheus_query(
-            sandbox.prometheus_url, f'gateway_requests_total{{namespace="{namespace}"}}')}
-        return got if {("hung", "504", "UT"), ("empty", "503", "UF")} <= got else set()
+    def flags() -> set[tuple[str, str, str, str, str]]:
+        got = {(m["metric"]["backend_service"], m["metric"]["code"], m["metric"]["flags"],
+                m["metric"].get("backend_workload", ""), m["metric"].get("backend_pod", ""))
+               for m in prometheus_query(sandbox.prometheus_url, f'gateway_requests_total{{namespace="{namespace}"}}')}
+        want = {("hung", "504", "UT", "unknown", "unknown"), ("empty", "503", "UH", "unknown", "unknown")}
+        return got if want <= got else set()
 
-    wait_until(flags, 30, "timeouts and unavailable upstreams in the gateway's metrics")
+    # labelled as Istio labels them: the Service the request went to, no pod answered
+    got = wait_until(flags, 30, "timeouts and unavailable upstreams in the gateway's metrics")
+    assert all(g[3] == "unknown" for g in got), got
     # A hung app never reports what it did not answer: its own counters stay empty.
     assert prometheus_query(sandbox.prometheus_url, f'http_requests_total{{namespace="{namespace}"}}') == []

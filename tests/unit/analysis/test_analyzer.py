@@ -180,21 +180,44 @@ def test_latency_quantile_against_stable(prom):
     assert "slower than 0.5s: canary 80/100" in m.message
 
 
-def test_gateway_source_selects_by_backend_workload(prom):
+def test_gateway_source_selects_by_backend_service_or_workload(prom):
     def gw(t: float) -> list[Sample]:
-        return [Sample({"namespace": "shop", "backend_workload": "web-a", "backend_pod": "web-a-1-a", "code": "200",
-                        "job": "gateway", "instance": "gw"}, 90 * t),
-                Sample({"namespace": "shop", "backend_workload": "web-b", "backend_pod": "web-b-1-a", "code": "200",
-                        "job": "gateway", "instance": "gw"}, 8 * t),
-                Sample({"namespace": "shop", "backend_workload": "web-b", "backend_pod": "web-b-1-a", "code": "504",
-                        "flags": "UT", "job": "gateway", "instance": "gw"}, 2 * t)]
+        return [Sample({"namespace": "shop", "backend_service": "web-a", "backend_workload": "web-a",
+                        "backend_pod": "web-a-1-a", "code": "200", "job": "gateway", "instance": "gw"}, 90 * t),
+                Sample({"namespace": "shop", "backend_service": "web-b", "backend_workload": "web-b",
+                        "backend_pod": "web-b-1-a", "code": "200", "job": "gateway", "instance": "gw"}, 8 * t),
+                Sample({"namespace": "shop", "backend_service": "web-b", "backend_workload": "web-b",
+                        "backend_pod": "web-b-1-a", "code": "504", "flags": "UT", "job": "gateway", "instance": "gw"},
+                       2 * t)]
     prom.series["gateway_requests_total"] = gw
     m = MetricSpec(name="gw-errors", type="error-rate", source="gateway", judge="threshold", max=0.1)
     out = analyze(make(prom), spec(m, min_requests=10))
     assert out.verdict == "Fail"
     assert out.metrics[0].value == pytest.approx(0.2)
-    assert prom.asked[0][0] == \
-        'last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}[5m])'
+    assert prom.asked[0][0] == (
+        'last_over_time(gateway_requests_total{namespace="shop",backend_service=~"web-b|web-a"}[5m])'
+        ' or last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}[5m])')
+
+
+def test_canary_failures_no_pod_answered_fail_it(prom):
+    """Issue 16: every canary pod crashed, the gateway answers its share with 503 UF (service
+    set, workload and pod "unknown"). Those are the canary's errors, not "no data"."""
+    base = {"namespace": "shop", "route": "web", "job": "gateway", "instance": "gw"}
+
+    def gw(t: float) -> list[Sample]:
+        return [Sample({**base, "backend_service": "web-a", "backend_workload": "web-a", "backend_pod": "web-a-1-a",
+                        "code": "200", "flags": ""}, 50 * t),
+                Sample({**base, "backend_service": "web-b", "backend_workload": "unknown", "backend_pod": "unknown",
+                        "code": "503", "flags": "UF"}, 50 * t)]
+    prom.series["gateway_requests_total"] = gw
+    m = MetricSpec(name="gw-errors", type="error-rate", source="gateway", judge="threshold", max=0.05)
+    out = analyze(make(prom), spec(m, min_requests=10))
+    assert out.verdict == "Fail", out.metrics
+    assert out.metrics[0].value == pytest.approx(1.0)
+    assert "canary 500/500 errors" in out.metrics[0].message, out.metrics[0].message
+    # the interval's counts go to status (and from there to the operator's own metrics)
+    m = out.metrics[0]
+    assert (m.canary_requests, m.canary_bad, m.stable_requests, m.stable_bad) == (500, 500, 500, 0)
 
 
 def test_custom_metric_renders_per_workload(prom):
@@ -342,25 +365,63 @@ def test_sequential_with_absolute_guard_rail(prom, sequential):
 
 def test_preflight_uses_the_stable_rates(prom, sequential):
     prom.series["http_requests_total"] = requests_series({"web-a": (100, 0.01)})
-    msg = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5, 10, 25], canary_pods=3,
+    got = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5, 10, 25], canary_pods=3,
                                stable_pods=3)
-    assert "error-rate: smallest ratio 1.5 at 100 rps" in msg
+    assert got.feasible is True and got.fix == ""
+    assert "error-rate: smallest ratio 1.5 at 100 rps" in got.message and str(got) == got.message
     args = sequential[-1].preflight_args
     assert args["stable_error_rate"] == pytest.approx(0.01)
     assert args["weights"] == [5.0, 10.0, 25.0] and args["canary_pods"] == 3
+    assert args["metrics"] == 1 and args["metric"] == "error-rate"
+
+
+def test_preflight_rate_is_the_traffic_of_the_last_seconds(prom, sequential):
+    """Issue 16: 20 s after a 50 rps load began, a window of minutes read 16.6 rps."""
+    started = T_NOW - SETTLE - 20.0  # the load began 20 s before the (lagged) end of the window
+
+    def load(t: float) -> list[Sample]:
+        done = 50.0 * max(0.0, t - started)
+        return [Sample({"namespace": "shop", "pod": "web-a-5d8f9c-xax1z", "code": "200"}, done)] if done else []
+
+    prom.series["http_requests_total"] = load
+    got = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5], canary_pods=3,
+                               stable_pods=3)
+    assert sequential[-1].preflight_args["total_rps"] == pytest.approx(50.0)
+    assert "traffic 50 rps over the last 15 s" in got.message, got.message
+    windows = sorted({round(T_NOW - SETTLE - at) for q, at, _ in prom.asked if at < T_NOW - SETTLE})
+    assert max(windows) >= 120 and min(windows) == 15  # share over minutes, rate over the last 15 s
 
 
 def test_preflight_without_traffic_says_so(prom):
-    msg = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5], canary_pods=1,
+    got = make(prom).preflight(spec(MetricSpec(name="error-rate")), TARGET, weights=[5], canary_pods=1,
                                stable_pods=3)
-    assert "no traffic on the stable" in msg
-    assert "statistical judge not installed" in msg
+    assert got.feasible is None
+    assert "no traffic on the stable" in got.message
+    assert "statistical judge not installed" in got.message
 
 
 def test_preflight_survives_an_outage(prom):
     prom.fail = MetricsUnavailable("down")
-    msg = make(prom).preflight(spec(ERR_THRESHOLD), TARGET, weights=[5], canary_pods=1, stable_pods=3)
-    assert "metrics unavailable: down" in msg
+    got = make(prom).preflight(spec(ERR_THRESHOLD), TARGET, weights=[5], canary_pods=1, stable_pods=3)
+    assert got.feasible is None and "metrics unavailable: down" in got.message
+
+
+def test_preflight_without_metrics_is_unknown(prom):
+    got = make(prom).preflight(spec(), TARGET, weights=[5], canary_pods=1, stable_pods=3)
+    assert got.feasible is None and "pod-health gates only" in got.summary and not prom.asked
+
+
+def test_preflight_infeasible_with_the_real_judge_names_a_computed_fix(prom, monkeypatch):
+    """The README's old shape: 3 + 3 pods, sequential judge, 1% at 50 rps, 6 min: infeasible."""
+    monkeypatch.setattr(analyzer_mod, "SEQUENTIAL_MODULE", "ripcord.analysis.judge.sequential")
+    prom.series["http_requests_total"] = requests_series({"web-a": (50, 0.01)})
+    s = spec(MetricSpec(name="error-rate"), step_duration="1m", max_duration="6m")
+    got = make(prom).preflight(s, TARGET, weights=[5, 10, 25, 50], canary_pods=3, stable_pods=3)
+    assert got.feasible is False, got.message
+    assert got.summary.startswith("Infeasible: error-rate cannot reach a verdict within maxDuration 6m")
+    assert "use the threshold judge for error-rate" in got.fix, got.fix  # 3 stable pods: no pass at any size
+    got = make(prom).preflight(s, TARGET, weights=[5, 10, 25, 50], canary_pods=3, stable_pods=30)
+    assert got.feasible is False and "canary pods (traffic.canaryReplicas:" in got.fix, got.fix
 
 
 def test_sequential_judge_is_told_its_metrics_and_which_are_latencies(prom, sequential):

@@ -7,7 +7,7 @@ import pytest
 
 from ripcord.analysis.counters import (
     Delta, Histogram, Sample, counter_deltas, count_at_most, error_matcher, histogram,
-    per_pod_histograms, quantile, request_counts, slow_count, split,
+    per_pod_histograms, pod_of, quantile, request_counts, slow_count, split,
 )
 
 
@@ -123,6 +123,51 @@ def test_split_by_workload_and_error_codes():
     assert set(groups) == {"web-a", "web-b"}
     b = request_counts(groups["web-b"], is_error=IS_5XX)
     assert (b.requests, b.errors) == (5, 3)  # 4xx is not an error
+
+
+def test_series_no_pod_answered_count_in_the_totals_but_make_up_no_pod():
+    deltas = [Delta({"backend_pod": "web-b-1-x", "code": "200"}, 40),
+              Delta({"backend_pod": "web-b-2-y", "code": "500"}, 2),
+              Delta({"backend_pod": "unknown", "code": "503", "flags": "UF"}, 7),  # Istio-style
+              Delta({"backend_pod": "", "code": "503", "flags": "UF"}, 3),  # empty label
+              Delta({"code": "504", "flags": "UT"}, 1)]  # no pod label at all
+    c = request_counts(deltas, is_error=IS_5XX, pod_label="backend_pod")
+    assert (c.requests, c.errors) == (53, 13)
+    assert c.per_pod == {"web-b-1-x": (40, 0), "web-b-2-y": (2, 2)}
+    assert "unknown" not in c.per_pod and "" not in c.per_pod
+
+
+def test_pod_of():
+    assert pod_of({"pod": "web-b-1-x"}, "pod") == "web-b-1-x"
+    assert pod_of({"pod": "unknown"}, "pod") is None and pod_of({"pod": ""}, "pod") is None
+    assert pod_of({"pod": "web-b-1-x"}, None) is None and pod_of({}, "pod") is None
+
+
+def test_a_refused_canary_request_is_counted_against_the_canary_end_to_end():
+    """Raw gateway series at two instants -> the canary's and stable's counts, as the analysis
+    does it: the canary's refused requests (service set, no pod) are the canary's errors."""
+    from ripcord.analysis.queries import GATEWAY, workload_of
+
+    def g(v: float, service: str, pod: str, code: str) -> Sample:
+        workload = pod.rsplit("-", 2)[0] if pod != "unknown" else "unknown"
+        return Sample({"namespace": "shop", "route": "web", "backend_service": service, "backend_workload": workload,
+                       "backend_pod": pod, "code": code, "job": "gateway", "instance": "gw"}, v)
+
+    prev = [g(100, "web-a", "web-a-1-x", "200"), g(10, "web-b", "web-b-1-y", "200")]
+    now = [g(190, "web-a", "web-a-1-x", "200"), g(12, "web-b", "web-b-1-y", "200"),
+           g(8, "web-b", "unknown", "503")]  # appeared: the first refusal
+    groups = split(counter_deltas(prev, now), workload_of(GATEWAY, ["web-b", "web-a"]))
+    canary = request_counts(groups["web-b"], is_error=IS_5XX, pod_label="backend_pod")
+    stable = request_counts(groups["web-a"], is_error=IS_5XX, pod_label="backend_pod")
+    assert (canary.requests, canary.errors) == (10, 8) and canary.per_pod == {"web-b-1-y": (2, 0)}
+    assert (stable.requests, stable.errors) == (90, 0)
+
+
+def test_histograms_per_pod_skip_series_no_pod_answered():
+    deltas = [Delta({"backend_pod": "p1", "le": "0.1"}, 5), Delta({"backend_pod": "p1", "le": "+Inf"}, 5),
+              Delta({"backend_pod": "unknown", "le": "0.1"}, 0), Delta({"backend_pod": "unknown", "le": "+Inf"}, 4)]
+    assert set(per_pod_histograms(deltas, pod_label="backend_pod")) == {"p1"}
+    assert histogram(deltas).count == 9
 
 
 # ------------------------------------------------------------------------- histograms

@@ -120,3 +120,16 @@ def test_datetimes_are_accepted():
     now = dt.datetime.fromtimestamp(T0 + 61, dt.timezone.utc)
     start = dt.datetime.fromtimestamp(T0, dt.timezone.utc)
     assert evaluate([pod(ready=False)], SPEC, now=now, rolled_out_at=start).gate == "NotReady"
+
+
+# ------------------------------------------------------------- what holds exposure (the engine compares)
+
+from ripcord.analysis.health import restart_baseline, summarise  # noqa: E402
+
+
+def test_restarts_are_counted_per_container_and_not_ready_pods_named() -> None:
+    pods = [pod("web-b-1-a", restarts=2), pod("web-b-1-b", ready=False), pod("web-b-1-c", deleting=True)]
+    assert restart_baseline(pods) == {"web-b-1-a/app": 2, "web-b-1-b/app": 0}
+    s = summarise(pods, PodHealthSpec(), rolled_out_at=0)
+    assert s.restarts == {"web-b-1-a/app": 2, "web-b-1-b/app": 0} and s.not_ready == ("web-b-1-b",)
+    assert s.next_deadline is not None

@@ -16,16 +16,68 @@ def test_app_selector_uses_namespace_and_pod_regex():
     assert q.selector(q.APP, "shop", ["web-b"]) == '{namespace="shop",pod=~"web-b-[a-z0-9]+-[a-z0-9]+"}'
 
 
-def test_gateway_selector_uses_backend_workload():
-    assert q.requests_query(q.GATEWAY, "shop", ["web-a", "web-b"], lookback="10m") == \
-        'last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-a|web-b"}[10m])'
+def test_gateway_query_selects_by_backend_service_or_answering_workload():
+    assert q.requests_query(q.GATEWAY, "shop", ["web-a", "web-b"], lookback="10m") == (
+        'last_over_time(gateway_requests_total{namespace="shop",backend_service=~"web-a|web-b"}[10m])'
+        ' or last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-a|web-b"}[10m])')
+    assert q.selectors(q.GATEWAY, "shop", ["web-b"]) == [
+        '{namespace="shop",backend_service="web-b"}', '{namespace="shop",backend_workload="web-b"}']
     assert q.selector(q.GATEWAY, "shop", ["web-b"]) == '{namespace="shop",backend_workload="web-b"}'
+    assert q.duration_query(q.GATEWAY, "shop", ["web-b"]).startswith(
+        'last_over_time(gateway_request_duration_seconds_bucket{namespace="shop",backend_service="web-b"}[5m]) or ')
 
 
-def test_istio_preset():
-    assert q.selector(q.ISTIO, "shop", ["web-b"]) == \
-        '{destination_workload_namespace="shop",destination_workload="web-b",reporter="source"}'
+def test_istio_preset_selects_by_destination_service_or_workload():
+    assert q.selectors(q.ISTIO, "shop", ["web-b"]) == [
+        '{destination_service_namespace="shop",destination_service_name="web-b",reporter="source"}',
+        '{destination_workload_namespace="shop",destination_workload="web-b",reporter="source"}']
     assert q.ISTIO.duration_unit_s == 0.001 and q.ISTIO.code_label == "response_code"
+
+
+def test_istio_destination_and_app_select_by_what_answered_only():
+    # the pod's own view counts only requests it accepted: its workload says it all
+    assert q.selectors(q.ISTIO_DESTINATION, "shop", ["web-b"]) == [
+        '{destination_workload_namespace="shop",destination_workload="web-b",reporter="destination"}']
+    assert len(q.selectors(q.APP, "shop", ["web-a", "web-b"])) == 1
+    assert " or " not in q.requests_query(q.APP, "shop", ["web-b"])
+
+
+# Series as the sandbox gateway and Istio's client side label a request the data plane could
+# not deliver: the backend Service the route chose, no (or an "unknown") workload and pod.
+REFUSED_GATEWAY = {"namespace": "shop", "route": "web", "backend_service": "web-b", "backend_workload": "unknown",
+                   "backend_pod": "unknown", "code": "503", "flags": "UF"}
+NO_UPSTREAM_EMPTY = {"namespace": "shop", "route": "web", "backend_service": "web-b", "code": "503", "flags": "UF"}
+REFUSED_ISTIO = {"reporter": "source", "destination_service_name": "web-b", "destination_service_namespace": "shop",
+                 "destination_workload": "unknown", "destination_workload_namespace": "unknown",
+                 "response_code": "503", "response_flags": "UF"}
+
+
+def test_a_failure_no_pod_answered_belongs_to_the_backend_the_route_chose():
+    owner = q.workload_of(q.GATEWAY, ["web-a", "web-b"])
+    assert owner(REFUSED_GATEWAY) == "web-b"
+    assert owner(NO_UPSTREAM_EMPTY) == "web-b"
+    assert owner({**REFUSED_GATEWAY, "backend_service": "web-a"}) == "web-a"
+    istio = q.workload_of(q.ISTIO, ["web-a", "web-b"])
+    assert istio(REFUSED_ISTIO) == "web-b"
+    assert istio({**REFUSED_ISTIO, "destination_service_name": "other"}) is None
+
+
+def test_replicas_provider_one_service_for_both_falls_back_to_the_answering_workload():
+    # the replicas provider routes to the app Service "web": only the answering pod tells
+    owner = q.workload_of(q.GATEWAY, ["web-a", "web-b"])
+    assert owner({"backend_service": "web", "backend_workload": "web-b", "backend_pod": "web-b-1-x"}) == "web-b"
+    assert owner({"backend_service": "web", "backend_workload": "unknown", "backend_pod": "unknown"}) is None
+    istio = q.workload_of(q.ISTIO, ["web-a", "web-b"])
+    assert istio({"destination_service_name": "web", "destination_workload": "web-a"}) == "web-a"
+
+
+def test_service_attribution_is_a_source_setting():
+    p = q.SourceProfile.from_mapping(q.GATEWAY, {"serviceLabel": None})
+    assert q.selectors(p, "shop", ["web-b"]) == ['{namespace="shop",backend_workload="web-b"}']
+    assert q.workload_of(p, ["web-b"])(REFUSED_GATEWAY) is None
+    p = q.SourceProfile.from_mapping(q.APP, {"serviceLabel": "service"})
+    assert q.selectors(p, "shop", ["web-b"])[0] == '{namespace="shop",service="web-b"}'
+    assert q.workload_of(p, ["web-a", "web-b"])({"service": "web-a", "pod": "web-b-1-x"}) == "web-a"
 
 
 def test_pod_regex_separates_slots_and_similar_names():

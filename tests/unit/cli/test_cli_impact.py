@@ -40,6 +40,44 @@ def test_long_lived_gateway_counters_count_only_their_growth() -> None:
     assert got.canary_share == 0.2
 
 
+def gw_failed(service: str, code: str, flags: str, value: float) -> Sample:
+    """A request the gateway could not deliver: the Service the route chose, no workload, no pod."""
+    return Sample({"namespace": "shop", "route": "web", "backend_service": service, "backend_workload": "unknown",
+                   "backend_pod": "unknown", "code": code, "flags": flags, "job": "gateway",
+                   "instance": "gw:18080"}, value)
+
+
+def test_refused_timed_out_and_no_upstream_requests_count_against_the_canary() -> None:
+    """Issue 16: the post-mortem said "about 2 failed requests" for ~1,900 503s the clients saw."""
+    def ok(workload: str, value: float) -> Sample:
+        return Sample({**gw(workload, "200", value).labels, "backend_service": workload,
+                       "backend_pod": f"{workload}-1-x"}, value)
+
+    before = [ok("web-a", 9000), ok("web-b", 400)]
+    after = [ok("web-a", 10000), ok("web-b", 420), gw_failed("web-b", "503", "UF", 1900),
+             gw_failed("web-b", "504", "UT", 30), gw_failed("web-b", "503", "UO", 5),
+             gw_failed("web-a", "503", "UF", 1)]
+    got = impact.source_impact(GATEWAY, before, after, "web-b", "web-a")
+    assert got is not None
+    assert (got.canary_requests, got.canary_errors) == (20 + 1900 + 30 + 5, 1935)
+    assert (got.stable_requests, got.stable_errors) == (1001, 1)
+
+
+def test_measure_asks_by_backend_service_and_by_workload() -> None:
+    run = runs.rolled_back_on_metric()
+    release = run.release()
+    entry = release["status"]["history"][0]
+    start = dt.datetime.fromisoformat(entry["startedAt"].replace("Z", "+00:00")).timestamp()
+    prom = FakeProm({"gateway_requests_total":
+                     lambda at: [] if at <= start else [gw_failed("web-b", "503", "UF", 40)]})
+    got = impact.measure(prom, release, entry, run.now)
+    gw_calls = [q for q, _ in prom.calls if "gateway_requests_total" in q]
+    assert gw_calls and all('backend_service=~"web-b|web-a"' in q and " or " in q
+                            and 'backend_workload=~"web-b|web-a"' in q for q in gw_calls), gw_calls
+    (source,) = [s for s in got.sources if s.source == "gateway"]
+    assert (source.canary_requests, source.canary_errors) == (40, 40)
+
+
 def test_no_series_means_no_data_not_zero_errors() -> None:
     assert impact.source_impact(APP, [], [], "web-b", "web-a") is None
 

@@ -141,9 +141,9 @@ def test_measured_impact_is_tabled_with_errors_beyond_the_stables_rate() -> None
     text = _report(run, impact=imp, prometheus="http://prom:9090")
     rows = _table(_section(text, "## Impact Assessment"))
     assert rows[0] == ["app (the pods' own counters)", "200", "68", "34%", "0.25%", "20%", "68"]
-    assert rows[1][0] == "gateway (what clients saw)" and rows[1][2] == "75"
-    assert "**Impact: about 74 failed requests beyond the stable's own error rate (gateway (what clients saw) " \
-           "metrics), out of 210 requests the canary served.**" in text
+    assert rows[1][0] == "gateway (what clients saw, refused and timed-out included)" and rows[1][2] == "75"
+    assert "**Impact: about 74 failed requests beyond the stable's own error rate (gateway (what clients saw, " \
+           "refused and timed-out included) metrics), out of 210 requests sent to the canary.**" in text
 
 
 def test_impact_error_is_reported_not_raised() -> None:

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from demo.figures import (SUMMARY_KEYS, Window, first_answer_t, goals, restored_t, run_figures, series,
-                          summary_json, window_length)
+from demo.figures import (SUMMARY_KEYS, Window, backend_failed, first_answer_t, goals, restored_t, run_figures,
+                          series, summary_json, window_length)
 
 T0 = 1_800_000_000
 
@@ -94,3 +94,43 @@ def test_summary_has_every_key_rounded_and_goals_judge_the_ripcord_run() -> None
     assert out["ripcord_failed_fraction"] == round(8 / 1500, 5)
     assert [g.met for g in goals(good)] == [True, True, True]
     assert [g.met for g in goals(bad)] == [False, False, False]
+
+
+def test_canary_failures_no_pod_answered_count_against_the_canary_backend() -> None:
+    """Issue 16: the canary's pods crashed; the gateway answered its share with 503 UH (no
+    healthy upstream) and refused connections with 503 UF. No version answered them, yet
+    they failed on the canary's backend, and the demo counts them there."""
+    rows = canary_incident()
+    for r in rows[8:12]:  # T0+5 .. T0+8: 2.0.0 answers 2, and 3 more are refused or find no pod
+        r.update(total=r["total"] + 3, failed=r["failed"] + 3,
+                 failed_by_version={**r["failed_by_version"], "none": 3},
+                 failed_by_backend={"web-b": 2 + 3})
+    fig = run_figures(rows, Window(T0 + 0.4, T0 + 30.4), stable="1.0.0", faulty="2.0.0", detected_at=T0 + 7.25,
+                      canary_backend="web-b")
+    assert fig.faulty_failed == 8  # answered by 2.0.0
+    assert fig.canary_failed == 8 + 12 == backend_failed(rows, "web-b")  # what the canary's clients saw
+    assert fig.failed == 20
+    assert run_figures(rows, Window(T0, T0 + 30), stable="1.0.0", faulty="2.0.0",
+                       detected_at=None).canary_failed is None  # the baseline has no canary backend
+
+
+def test_report_names_the_canary_backend_and_tables_its_failures() -> None:
+    """The report finds the canary's Deployment from the rollout's history, and its table shows
+    the failures on that backend (Ripcord's run) beside the baseline's '-'."""
+    import types
+
+    from demo.report import canary_deployment, figures_table
+
+    entry = {"id": 2, "timeline": [{"event": "Started", "message": "rollout 2: 1.0.0 -> 2.0.0 in slot b, steps [5]"}]}
+    result = types.SimpleNamespace(status={"stable": {"slot": "a"}, "history": [entry]}, faulty_entry=entry,
+                                   settings=types.SimpleNamespace(release="web"))
+    assert canary_deployment(result) == "web-b"  # type: ignore[arg-type]
+    rows = canary_incident()
+    for r in rows[8:12]:
+        r["failed_by_backend"] = {"web-b": 5}
+    r_fig = run_figures(rows, Window(T0, T0 + 30), stable="1.0.0", faulty="2.0.0", detected_at=T0 + 7,
+                        canary_backend="web-b")
+    b_fig = run_figures(rows, Window(T0, T0 + 30), stable="1.0.0", faulty="2.0.0", detected_at=T0 + 45)
+    line = next(x for x in figures_table(r_fig, b_fig).splitlines() if "backend" in x)
+    assert [c.strip() for c in line.strip("|").split("|")] == \
+        ["failed on 2.0.0's backend, answered or not", "20", "-"]

@@ -86,7 +86,7 @@ class World:
     selector: Optional[str] = None  # replicas: "all" or the slot the application Service selects
     route: Optional[dict[str, int]] = None  # gateway-api: backend weights per slot
     analyses: int = 0  # how many times the analysis ran
-    restarts: int = 0  # container restarts of the judged slot's pods
+    restarts: dict[str, int] = dataclasses.field(default_factory=dict)  # per container of the judged slot's pods
     not_ready: tuple[str, ...] = ()  # pods of the judged slot that are not ready
     preflight: Optional[Preflight] = None  # what the pre-flight says of a new template
     delivered: list[OutboxItem] = dataclasses.field(default_factory=list)  # Events/notifications sent, in order

@@ -32,7 +32,7 @@ def test_a_restart_in_a_step_starts_the_step_over_and_never_grows_exposure_at_on
     w = installed(analysis=passing)
     at_first_step(w)
     w.run_for(8)  # most of the 10 s step
-    w.restarts = 1
+    w.restarts = {"demo-b-1/app": 1}
     w.tick()
     assert w.events()[-1] == "StepRestarted" and w.ro is not None and w.ro.weight == 5
     weights = []

@@ -14,9 +14,11 @@ def settled(e: Any) -> None:
     e.sync()
 
 
-def pod(name: str, slot: str, ready: bool, restarts: int = 0, created: str = "2026-01-29T14:29:00Z") -> dict[str, Any]:
+def pod(name: str, slot: str, ready: bool, restarts: int = 0, created: str = "2026-01-29T14:29:00Z",
+        template: str = "") -> dict[str, Any]:
     return {"metadata": {"name": name, "namespace": "shop", "creationTimestamp": created,
-                         "labels": {"ripcord.dev/release": "web", "ripcord.dev/slot": slot}},
+                         "labels": {"ripcord.dev/release": "web", "ripcord.dev/slot": slot},
+                         "annotations": {"ripcord.dev/template-hash": template}},
             "status": {"phase": "Running",
                        "conditions": [{"type": "Ready", "status": "True" if ready else "False",
                                        "lastTransitionTime": created}],
@@ -51,13 +53,16 @@ def test_pod_health_comes_from_the_store_of_pods() -> None:
     e.sync()
     e.reconcile()  # the rollout starts: the canary is slot b
     e.sync()
-    e.stores.pods.apply("ADDED", pod("web-b-1", "b", ready=False, restarts=2))
-    e.stores.pods.apply("ADDED", pod("web-b-2", "b", ready=True, restarts=1))
+    canary = e.api.get(f"{RELEASES}/web")["status"]["canary"]["templateHash"]  # type: ignore[index]
+    e.stores.pods.apply("ADDED", pod("web-b-1", "b", ready=False, restarts=2, template=canary))
+    e.stores.pods.apply("ADDED", pod("web-b-2", "b", ready=True, restarts=1, template=canary))
+    e.stores.pods.apply("ADDED", pod("web-b-0", "b", ready=False, restarts=7, template="older"))  # a bad
+    # version's pod still going away in the same slot: not this canary's, not judged
     e.stores.pods.apply("ADDED", pod("web-a-1", "a", ready=False, restarts=9))  # the stable's: not judged
     e.api.calls.clear()
     obs = e.observer.observe(e.reconciler.release("shop", "web"), e.now + dt.timedelta(seconds=5))
     assert e.api.calls == []
-    assert obs.health.restarts == 3 and obs.health.not_ready == ("web-b-1",)
+    assert obs.health.restarts == {"web-b-1/app": 2, "web-b-2/app": 1} and obs.health.not_ready == ("web-b-1",)
     assert obs.health.breach is not None and obs.health.breach.gate == "Restarts"  # maxRestarts 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.demoapp import HEALTH_BUG, STATUS_BUG, App, Knobs
+from sandbox.demoapp import HEALTH_BUG, STATUS_BUG, App, Knobs, count_run, crashes_this_run
 
 
 class Clock:
@@ -76,6 +76,24 @@ def test_hang_and_latency_knobs() -> None:
     assert 0.030 <= ans.delay_s <= 0.050
 
 
+def test_reset_knob_resets_app_paths_only() -> None:
+    a = app(reset_rate=1.0)
+    assert all(a.answer(p).reset for p in ("/health", "/api/status"))
+    assert not a.answer("/ready").reset and not a.answer("/metrics").reset  # probes and scrapes never
+    b = app(reset_rate=0.3, seed=4)
+    share = sum(b.answer("/api/status").reset for _ in range(2000)) / 2000
+    assert 0.26 < share < 0.34
+
+
+def test_refuse_and_probe_port_knobs() -> None:
+    k = Knobs.from_env({"REFUSE_TRAFFIC": "1", "PROBE_PORT": "8081", "RESET_RATE": "0.5"})
+    assert (k.refuse_traffic, k.probe_port, k.reset_rate) == (True, 8081, 0.5)
+    with pytest.raises(SystemExit, match="PROBE_PORT"):  # nothing would listen at all
+        Knobs.from_env({"REFUSE_TRAFFIC": "1"})
+    with pytest.raises(SystemExit):
+        Knobs.from_env({"RESET_RATE": "1.5"})
+
+
 def test_knobs_from_env_validate() -> None:
     k = Knobs.from_env({"ERROR_RATE": "0.5", "READY_FAIL": "1", "SEED": "3", "LATENCY_MS": ""})
     assert (k.error_rate, k.ready_fail, k.seed, k.latency_ms) == (0.5, True, 3, 0.0)
@@ -97,3 +115,15 @@ def test_metrics_follow_the_design_contract() -> None:
                if line.startswith("http_request_duration_seconds_bucket") and 'path="/health"' in line]
     assert buckets == ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "+Inf"]
     assert "_created" not in text
+
+
+def test_crash_times_counts_runs_across_restarts(tmp_path) -> None:
+    k = Knobs.from_env({"CRASH_AFTER_S": "5", "CRASH_TIMES": "1"})
+    runs = [count_run(tmp_path) for _ in range(3)]  # the container restarted twice in the same pod directory
+    assert runs == [1, 2, 3]
+    assert [crashes_this_run(k, r) for r in runs] == [True, False, False]
+    always = Knobs.from_env({"CRASH_AFTER_S": "5"})
+    assert all(crashes_this_run(always, r) for r in runs)
+    assert not crashes_this_run(Knobs(), 1)
+    with pytest.raises(SystemExit):
+        Knobs.from_env({"CRASH_TIMES": "-1"})

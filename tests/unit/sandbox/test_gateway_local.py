@@ -48,17 +48,21 @@ def wait_http(url: str, timeout_s: float = 10.0) -> None:
 
 @pytest.fixture(scope="module")
 def apps() -> Iterator[dict[str, tuple[str, int]]]:
-    """Three demo apps: good 1.0.0, the seed's 2.0.0, and one that hangs on every request."""
-    specs = {"good": ("1.0.0", {}), "bad": ("2.0.0", {}), "hang": ("1.0.0", {"HANG_RATE": "1"})}
-    procs, addrs = [], {}
+    """Demo apps: good 1.0.0, the seed's 2.0.0, one that hangs on every request, one that
+    resets every connection, one that refuses its traffic port (Ready on a probe port)."""
+    specs = {"good": ("1.0.0", {}), "bad": ("2.0.0", {}), "hang": ("1.0.0", {"HANG_RATE": "1"}),
+             "reset": ("1.0.0", {"RESET_RATE": "1"}), "refuse": ("1.0.0", {"REFUSE_TRAFFIC": "1"})}
+    procs, addrs, probes = [], {}, []
     try:
         for i, (key, (version, env)) in enumerate(specs.items()):
             ip, port = f"127.0.9.{i + 1}", free_port()
+            probe = free_port(ip)
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "sandbox.demoapp", "--host", ip, "--port", str(port), "--version", version],
-                env={**os.environ, **env}, stderr=subprocess.DEVNULL))
+                env={**os.environ, **env, "PROBE_PORT": str(probe)}, stderr=subprocess.DEVNULL))
             addrs[key] = (ip, port)
-        for ip, port in addrs.values():
+            probes.append((ip, probe))
+        for ip, port in probes:
             wait_http(f"http://{ip}:{port}/ready")
         yield addrs
     finally:
@@ -127,7 +131,9 @@ def test_loads_records_metrics_and_api(apps: dict[str, tuple[str, int]], tmp_pat
         c.put_load("split", "demo", route="web", rps=200, paths=["/api/status", "/health"])
         c.put_load("hang", "demo", service="web-hang", rps=20, timeout_s=0.3)
         c.put_load("dead", "demo", service="web-dead", rps=20)
-        assert {ld["name"] for ld in c.loads()} == {"split", "hang", "dead"}
+        c.put_load("reset", "demo", service="web-reset", rps=20)
+        c.put_load("refuse", "demo", service="web-refuse", rps=20)
+        assert {ld["name"] for ld in c.loads()} == {"split", "hang", "dead", "reset", "refuse"}
 
         rows = c.wait_rows("split", lambda r: summarize(r)["total"] >= 600, timeout_s=15)
         s = summarize(rows)
@@ -142,12 +148,24 @@ def test_loads_records_metrics_and_api(apps: dict[str, tuple[str, int]], tmp_pat
         assert hang["by_code"] == {"504": hang["total"]} and hang["by_flags"] == {"UT": hang["total"]}
         dead = summarize(c.wait_rows("dead", lambda r: summarize(r)["total"] >= 10, timeout_s=15))
         assert dead["by_code"] == {"503": dead["total"]} and dead["by_flags"] == {"UF": dead["total"]}
+        assert dead["failed_by_service"] == {"web-dead": dead["total"]}
+        reset = summarize(c.wait_rows("reset", lambda r: summarize(r)["total"] >= 10, timeout_s=15))
+        assert reset["by_code"] == {"503": reset["total"]} and reset["by_flags"] == {"UC": reset["total"]}
+        refuse = summarize(c.wait_rows("refuse", lambda r: summarize(r)["total"] >= 10, timeout_s=15))
+        assert refuse["by_code"] == {"503": refuse["total"]} and refuse["by_flags"] == {"UF": refuse["total"]}
+        with pytest.raises(ConnectionRefusedError):  # REFUSE_TRAFFIC: nothing listens on the traffic port
+            socket.create_connection(apps["refuse"], timeout=2).close()
 
         metrics = c.metrics()
         assert ('gateway_requests_total{backend_pod="web-bad-abc12-p1",backend_service="web-bad",'
                 'backend_workload="web-bad",code="500",flags="",namespace="demo",route="web"}') in metrics
-        assert 'code="504",flags="UT",namespace="demo",route=""' in metrics
-        assert 'code="503",flags="UF",namespace="demo",route=""' in metrics
+        # no answer from a pod: the Service the request went to, workload and pod "unknown" (as Istio)
+        for service, code, flags in (("web-hang", "504", "UT"), ("web-dead", "503", "UF"),
+                                     ("web-reset", "503", "UC"), ("web-refuse", "503", "UF")):
+            assert (f'gateway_requests_total{{backend_pod="unknown",backend_service="{service}",'
+                    f'backend_workload="unknown",code="{code}",flags="{flags}",namespace="demo",route=""}}') in metrics
+        assert not any("web-hang-abc12" in line or "web-reset-abc12" in line
+                       for line in metrics.splitlines() if line.startswith("gateway_requests_total"))
         assert 'gateway_request_duration_seconds_bucket{backend_service="web-good",backend_workload="web-good",le="0.005",namespace="demo",route="web"}' in metrics
 
         # update in place: the record goes on; delete: the record stays readable
@@ -161,7 +179,7 @@ def test_loads_records_metrics_and_api(apps: dict[str, tuple[str, int]], tmp_pat
         with pytest.raises(GatewayError):
             c.put_load("Bad Name", "demo", service="a")
     # stopped gateway: remaining loads are saved for a restart, records are on disk
-    assert (tmp_path / "gateway" / "loads.json").read_text().count('"service"') == 2
+    assert (tmp_path / "gateway" / "loads.json").read_text().count('"service"') == 4  # hang, dead, reset, refuse
     assert (tmp_path / "gateway" / "hang.jsonl").exists()
 
 

@@ -9,10 +9,10 @@ from sandbox.gateway.record import Aggregator, Outcome, RecordFile, percentile, 
 
 def test_rows_per_second_with_gaps_and_failures() -> None:
     agg = Aggregator(start=1000.2)
-    agg.add(Outcome(1000.5, 200, 1.0, version="1.0.0", workload="web-a"))
-    agg.add(Outcome(1000.9, 500, 3.0, version="2.0.0", workload="web-b"))
-    agg.add(Outcome(1002.1, 503, 0.0, flags="UF"))
-    agg.add(Outcome(1002.3, 504, 2000.0, flags="UT", workload="web-b"))
+    agg.add(Outcome(1000.5, 200, 1.0, version="1.0.0", workload="web-a", service="web-a"))
+    agg.add(Outcome(1000.9, 500, 3.0, version="2.0.0", workload="web-b", service="web-b"))
+    agg.add(Outcome(1002.1, 503, 0.0, flags="UH", service="web-b"))  # no ready canary pod
+    agg.add(Outcome(1002.3, 504, 2000.0, flags="UT", workload="web-b", service="web-b"))
     assert agg.close_until(1000.99) == []  # second 1000 is not over yet
     rows = agg.close_until(1003.01)
     assert [r["t"] for r in rows] == [1000, 1001, 1002]
@@ -22,9 +22,23 @@ def test_rows_per_second_with_gaps_and_failures() -> None:
     assert first["failed_by_version"] == {"2.0.0": 1}
     assert first["by_workload"] == {"web-a": 1, "web-b": 1}
     assert empty["total"] == 0 and empty["latency_ms_p50"] is None
-    assert last["by_code"] == {"503": 1, "504": 1} and last["by_flags"] == {"UF": 1, "UT": 1}
+    assert last["by_code"] == {"503": 1, "504": 1} and last["by_flags"] == {"UH": 1, "UT": 1}
     assert last["failed_by_version"] == {"none": 2} and last["ok"] == 0
+    # what the canary's clients saw fail, answered or not
+    assert last["failed_by_service"] == {"web-b": 2} and last["by_workload"] == {"none": 1, "web-b": 1}
+    assert first["by_service"] == {"web-a": 1, "web-b": 1} and first["failed_by_service"] == {"web-b": 1}
+    total = summarize(rows)
+    assert total["failed_by_service"] == {"web-b": 3} and total["by_service"] == {"web-a": 1, "web-b": 3}
+    assert total["failed_by_backend"] == {"web-b": 3} and total["by_backend"] == {"web-a": 1, "web-b": 3}
     assert agg.close_until(1003.5) == []
+
+
+def test_backend_is_the_pod_deployment_else_the_chosen_service() -> None:
+    # replicas provider: one Service for both slots; a refused request names the pod it was sent to
+    assert Outcome(0, 503, 0, flags="UF", workload="web-b", service="web").backend == "web-b"
+    # gateway-api provider, no ready canary pod: the slot's Service, named like its Deployment
+    assert Outcome(0, 503, 0, flags="UH", service="web-b").backend == "web-b"
+    assert Outcome(0, 404, 0, flags="NR").backend == "none"
 
 
 def test_late_outcome_goes_to_the_first_open_second() -> None:

@@ -59,7 +59,7 @@ def test_numeric_target_port_and_unknown_named_port() -> None:
     r = Router()
     assert r.pick(st.snapshot(), Target("demo", service="num"), "/").port == 9090
     p = r.pick(st.snapshot(), Target("demo", service="named"), "/")
-    assert (p.pod, p.code, p.flags) == (None, 503, "UF")  # no pod has that port
+    assert (p.pod, p.code, p.flags, p.service) == (None, 503, "UH", "named")  # no pod has that port
 
 
 def test_gateway_answers_itself_without_backend() -> None:
@@ -68,11 +68,25 @@ def test_gateway_answers_itself_without_backend() -> None:
     r = Router()
     snap = st.snapshot()
     p = r.pick(snap, Target("demo", service="web"), "/")
-    assert (p.code, p.flags) == (503, "UF")
+    assert (p.code, p.flags, p.service) == (503, "UH", "web")  # Envoy: no healthy upstream
     p = r.pick(snap, Target("demo", service="nope"), "/")
     assert (p.code, p.flags) == (503, "NC")
     p = r.pick(snap, Target("demo", route="nope"), "/")
     assert (p.code, p.flags) == (404, "NR")
+
+
+def test_no_ready_canary_pod_keeps_the_service_the_route_chose() -> None:
+    """Every canary pod crashed: the route still sends its share to the canary's Service, and
+    the gateway answers 503 UH labelled with that Service (the canary's failure)."""
+    st = web_cluster()
+    st.apply("httproutes", "ADDED", route("web", [("web-a", 50), ("web-b", 50)]))
+    st.reset("pods", [pod("web-a-5d8f-x1", "127.1.0.1", {"app": "web", "slot": "a"}, rs="web-a-5d8f"),
+                      pod("web-b-77aa-y1", "127.1.0.3", {"app": "web", "slot": "b"}, rs="web-b-77aa", ready=False)])
+    r = Router()
+    picks = [r.pick(st.snapshot(), Target("demo", route="web"), "/") for _ in range(10)]
+    to_b = [p for p in picks if p.service == "web-b"]
+    assert len(to_b) == 5 and all((p.pod, p.code, p.flags, p.route) == (None, 503, "UH", "web") for p in to_b)
+    assert all(p.pod is not None for p in picks if p.service == "web-a")
 
 
 def test_route_weights_split_exactly_per_path() -> None:

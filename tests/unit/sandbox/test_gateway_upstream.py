@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from sandbox.gateway.upstream import Pool
+from sandbox.gateway.upstream import ConnectFailed, Pool
 
 HOST = "127.0.0.1"
 
@@ -90,15 +90,16 @@ def test_response_framings_and_keepalive() -> None:
 def test_failures_are_connection_errors() -> None:
     async def go(pool: Pool, port: int, srv: Scripted):
         errors = []
-        for path in ("/garbage", "/reset"):
+        for path in ("/garbage", "/reset"):  # connected, then a bad or cut answer: Envoy's UC
             with pytest.raises(ConnectionError) as e:
                 await pool.get(HOST, port, path, 2.0)
+            assert not isinstance(e.value, ConnectFailed), path
             errors.append(str(e.value))
         with socket.socket() as s:
             s.bind((HOST, 0))
             closed = s.getsockname()[1]
-        with pytest.raises(ConnectionError):
-            await pool.get(HOST, closed, "/len", 2.0)  # refused
+        with pytest.raises(ConnectFailed):  # refused: no connection at all, Envoy's UF
+            await pool.get(HOST, closed, "/len", 2.0)
         return errors
 
     assert len(run(go)) == 2

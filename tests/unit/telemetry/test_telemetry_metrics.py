@@ -14,7 +14,7 @@ from ripcord.telemetry.health import StandbyHealth
 from ripcord.telemetry.metrics import METRIC_NAMES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_telemetry_transitions import progressing, rolled_back, rolling_back  # noqa: E402
+from test_telemetry_transitions import analysed, progressing, rolled_back, rolling_back  # noqa: E402
 
 
 def samples(m: OperatorMetrics) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -75,6 +75,22 @@ def test_a_rollback_story(m: OperatorMetrics) -> None:
     # At rest: no effective weight, no rollout start.
     assert value(m, "ripcord_release_effective_weight", namespace="shop", release="web") is None
     assert value(m, "ripcord_release_rollout_start_time_seconds", namespace="shop", release="web") is None
+
+
+def test_requests_the_analysis_counted_include_what_no_pod_answered(m: OperatorMetrics) -> None:
+    """Issue 16: the canary's refused connections (counted by the analysis against the canary's
+    Service) are bad requests in the operator's own metrics too."""
+    m.observe("shop", "web", progressing(), analysed())
+    m.observe("shop", "web", analysed(), analysed())  # the same round again: not counted twice
+    m.observe("shop", "web", analysed(), analysed(at="2026-11-28T08:00:20Z"))
+    got = {(w, o): value(m, "ripcord_analysis_requests_total", namespace="shop", release="web",
+                         metric="gateway-errors", workload=w, outcome=o)
+           for w in ("canary", "stable") for o in ("good", "bad")}
+    assert got == {("canary", "good"): 50.0, ("canary", "bad"): 190.0, ("stable", "good"): 1756.0,
+                   ("stable", "bad"): 4.0}
+    m.forget("shop", "web")
+    assert value(m, "ripcord_analysis_requests_total", namespace="shop", release="web", metric="gateway-errors",
+                 workload="canary", outcome="bad") is None
 
 
 def test_forget_drops_the_release(m: OperatorMetrics) -> None:

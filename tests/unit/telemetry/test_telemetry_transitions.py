@@ -4,8 +4,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ripcord.telemetry.transitions import (Promoted, RollbackDecided, RolloutEnded, Verdict, parse_time, snapshot,
-                                          transitions)
+from ripcord.telemetry.transitions import (Counted, Promoted, RollbackDecided, RolloutEnded, Verdict, parse_time,
+                                          snapshot, transitions)
 
 T0 = "2026-11-28T08:00:00Z"
 
@@ -84,6 +84,25 @@ def test_verdicts_count_per_analysis_round() -> None:
                                  {"name": "latency", "verdict": "Pass"}]}
     assert transitions(a, b) == [Verdict("error-rate", "Inconclusive"), Verdict("latency", "Pass")]
     assert transitions(b, b) == []  # same round
+
+
+def analysed(at: str = "2026-11-28T08:00:10Z") -> dict[str, Any]:
+    """An analysis round where the gateway saw the canary's refused connections (503 UF)."""
+    st = progressing()
+    st["analysis"] = {"at": at, "verdict": "Fail", "metrics": [
+        {"name": "gateway-errors", "verdict": "Fail", "canaryRequests": 120.0, "canaryBad": 95.0,
+         "stableRequests": 880.0, "stableBad": 2.0},
+        {"name": "custom", "verdict": "Pass"}]}  # a custom metric has no counts
+    return st
+
+
+def test_counts_of_each_analysis_round() -> None:
+    assert transitions(progressing(), analysed()) == [Verdict("gateway-errors", "Fail"), Verdict("custom", "Pass"),
+                                                      Counted("gateway-errors", 120.0, 95.0, 880.0, 2.0)]
+    assert transitions(analysed(), analysed()) == []  # the same round written twice counts once
+    bad = analysed()
+    bad["analysis"]["metrics"][0].update(canaryBad=500.0, stableRequests=-1)
+    assert [h for h in transitions(progressing(), bad) if isinstance(h, Counted)] == []  # not counts
 
 
 def test_lenient_reading() -> None:

@@ -14,6 +14,7 @@ level-alpha test has its own floor ``r0 exp(z_{1-alpha} s)``, reported beside it
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from statistics import NormalDist
 from typing import Sequence
@@ -56,12 +57,26 @@ def _pass_threshold(t1: float, alts: np.ndarray, logw: float, level: float, var:
     return thr.max(axis=1)
 
 
-def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: float,
-              canary_pods: int, stable_pods: int, weights: Sequence[float], step_s: float,
-              max_duration_s: float, pod_sigma: float | None = None, metrics: int | None = None,
-              metric: str = "error-rate") -> Preflight:
-    """The smallest ratio the judge detects (at the median) within ``max_duration_s``, the
-    expected time for a healthy canary to pass, and whether that fits in the time allowed."""
+@dataclasses.dataclass(frozen=True)
+class _Model:
+    """The quantities every pre-flight question shares, for one set of inputs."""
+
+    s2: float  # pod term of the variance
+    sigma: float
+    measured: bool
+    t0: float
+    t1: float
+    fail: np.ndarray
+    pas: np.ndarray
+    fail_level: float
+    pass_level: float
+    phi: float
+    p_max: float | None
+    p_clean: float | None
+
+
+def _model(s: SequentialSettings, *, canary_pods: int, stable_pods: int, pod_sigma: float | None,
+           metrics: int | None, metric: str) -> _Model:
     ms = s.for_metric(metric)
     m_total = metrics or (len(s.metrics) if s.metrics else 1)
     measured = pod_sigma is not None or s.pod_sigma is not None
@@ -69,20 +84,96 @@ def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: flo
                                                      else s.default_pod_sigma)
     sigma = min(sigma, s.pod_sigma_max)
     s2 = sigma**2 * (1.0 / max(canary_pods, 1) + (1.0 / stable_pods if stable_pods > 0 else 0.0))
+    return _Model(s2=s2, sigma=sigma, measured=measured, t0=math.log(ms.r0), t1=math.log(ms.r1),
+                  fail=np.log([g for g in s.fail_grid if g > ms.r0]),
+                  pas=np.log([g for g in s.pass_grid if 0 < g < ms.r1]),
+                  fail_level=math.log(m_total / s.alpha), pass_level=math.log(m_total / s.beta),
+                  phi=max(s.warm_phi or 1.0, 1.0) * _TEMPER_COST, p_max=ms.p_max, p_clean=ms.p_clean)
+
+
+def _pass_curve(m: _Model, share: np.ndarray, times: np.ndarray, total_rps: float, p: float, dt: float
+                ) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """The pass bound and variance after each slice for a healthy canary, and the expected
+    time to a pass (None: never within the horizon)."""
+    var1 = m.s2 + 1.0 / np.maximum(_info(share, total_rps, p, 1.0, dt, m.phi), 1e-300)
+    pass_thr = _pass_threshold(m.t1, m.pas, -math.log(m.pas.size), m.pass_level, var1)
+    ok_pass = pass_thr >= 0.0
+    t_pass = float(times[ok_pass.argmax()]) if ok_pass.any() else None
+    if t_pass is not None and m.p_max is not None:
+        drift = p * math.log(0.5) + (1 - p) * math.log((1 - m.p_max / 2) / (1 - m.p_max))
+        if drift <= 0:
+            t_pass = None
+        else:
+            need = m.pass_level / drift * m.phi
+            served = np.cumsum(total_rps * share * dt)
+            t_floor = float(times[(served >= need).argmax()]) if (served >= need).any() else None
+            t_pass = None if t_floor is None else max(t_pass, t_floor)
+    return pass_thr, var1, t_pass
+
+
+def _clean_pass_time(m: _Model, share: np.ndarray, times: np.ndarray, total_rps: float, dt: float) -> float | None:
+    """With no bad event on either side (a clean stable): the time until the canary's clean
+    requests show its share below ``p_clean`` (the judge's clean pass), or None."""
+    if m.p_clean is None:
+        return None
+    per_request = math.log((1.0 - m.p_clean / 2.0) / (1.0 - m.p_clean))
+    need = m.pass_level / per_request * m.phi
+    served = np.cumsum(total_rps * share * dt)
+    return float(times[(served >= need).argmax()]) if (served >= need).any() else None
+
+
+def time_to_pass(s: SequentialSettings, *, total_rps: float, stable_error_rate: float, canary_pods: int,
+                 stable_pods: int, weights: Sequence[float], step_s: float, horizon_s: float,
+                 pod_sigma: float | None = None, metrics: int | None = None,
+                 metric: str = "error-rate") -> float | None:
+    """Expected seconds until a healthy canary passes, looking up to ``horizon_s`` (None:
+    not within it). The cheap half of :func:`preflight`, for searching a fix (how many
+    canary pods, how long a ``maxDuration``)."""
+    if total_rps <= 0 or stable_error_rate < 0 or not weights or max(weights) <= 0:
+        return None
+    m = _model(s, canary_pods=canary_pods, stable_pods=stable_pods, pod_sigma=pod_sigma, metrics=metrics,
+               metric=metric)
+    dt = max(min(step_s, horizon_s) / 20.0, 1.0)
+    share = _schedule(weights, step_s, horizon_s, dt)
+    times = dt * np.arange(1, share.size + 1)
+    if stable_error_rate <= 0:
+        return _clean_pass_time(m, share, times, total_rps, dt)
+    return _pass_curve(m, share, times, total_rps, stable_error_rate, dt)[2]
+
+
+def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: float,
+              canary_pods: int, stable_pods: int, weights: Sequence[float], step_s: float,
+              max_duration_s: float, pod_sigma: float | None = None, metrics: int | None = None,
+              metric: str = "error-rate") -> Preflight:
+    """The smallest ratio the judge detects (at the median) within ``max_duration_s``, the
+    expected time for a healthy canary to pass, and whether that fits in the time allowed."""
+    ms = s.for_metric(metric)
+    md = _model(s, canary_pods=canary_pods, stable_pods=stable_pods, pod_sigma=pod_sigma, metrics=metrics,
+                metric=metric)
+    s2, sigma, measured, fail, t0, fail_level, phi = md.s2, md.sigma, md.measured, md.fail, md.t0, md.fail_level, md.phi
     s_eff = math.sqrt(s2)
-    fail = np.log([g for g in s.fail_grid if g > ms.r0])
-    pas = np.log([g for g in s.pass_grid if 0 < g < ms.r1])
-    t0, t1 = math.log(ms.r0), math.log(ms.r1)
-    fail_level, pass_level = math.log(m_total / s.alpha), math.log(m_total / s.beta)
-    phi = max(s.warm_phi or 1.0, 1.0) * _TEMPER_COST
     z = NormalDist().inv_cdf(1.0 - s.alpha)
     pod_floor_any_test = ms.r0 * math.exp(z * s_eff)
     pod_floor_judge = math.exp(float(_fail_threshold(t0, fail, -math.log(fail.size), fail_level,
                                                      np.array([s2]))[0]))
 
-    if total_rps <= 0 or stable_error_rate <= 0 or not weights or max(weights) <= 0:
+    if total_rps <= 0 or stable_error_rate < 0 or not weights or max(weights) <= 0:
         return Preflight(None, None, False,
-                         "no traffic, no bad events or no canary weight: the judge cannot reach a verdict")
+                         "no traffic or no canary weight: the judge cannot reach a verdict")
+    if stable_error_rate == 0:
+        dt = max(min(step_s, max_duration_s) / 20.0, 1.0)
+        share = _schedule(weights, step_s, max(10.0 * max_duration_s, 86400.0), dt)
+        times = dt * np.arange(1, share.size + 1)
+        t_clean = _clean_pass_time(md, share, times, total_rps, dt)
+        if t_clean is None:
+            return Preflight(None, None, False, "no bad events on the stable: the ratio test has nothing to "
+                                                "compare, and this metric has no clean pass (a latency metric)")
+        ok = t_clean <= max_duration_s
+        return Preflight(None, t_clean, ok, (
+            f"{total_rps:g} rps, canary weights {', '.join(f'{w:g}%' for w in weights)}, no bad events on the "
+            f"stable: no ratio can be tested. A clean canary passes on its own clean requests (bad share shown "
+            f"below {md.p_clean:g}) in about {t_clean:.0f} s"
+            + ("." if ok else f", after maxDuration ({max_duration_s:g} s).")))
 
     dt = max(min(step_s, max_duration_s) / 20.0, 1.0)
     horizon = max(10.0 * max_duration_s, 86400.0)
@@ -103,23 +194,10 @@ def preflight(s: SequentialSettings, *, total_rps: float, stable_error_rate: flo
             break
     ttd_2x = detect_time(2.0)
 
-    var1 = s2 + 1.0 / np.maximum(_info(share, total_rps, stable_error_rate, 1.0, dt, phi), 1e-300)
-    pass_thr = _pass_threshold(t1, pas, -math.log(pas.size), pass_level, var1)
-    ok_pass = pass_thr >= 0.0
-    t_pass = float(times[ok_pass.argmax()]) if ok_pass.any() else None
+    pass_thr, var1, t_pass = _pass_curve(md, share, times, total_rps, stable_error_rate, dt)
     # chance that a healthy canary's estimate falls below the pass bound in the time allowed
     last = max(int(in_time.sum()) - 1, 0)
     p_pass = NormalDist().cdf(float(pass_thr[last]) / math.sqrt(float(var1[last])))
-    if t_pass is not None and ms.p_max is not None:
-        p = stable_error_rate
-        drift = p * math.log(0.5) + (1 - p) * math.log((1 - ms.p_max / 2) / (1 - ms.p_max))
-        if drift <= 0:
-            t_pass = None
-        else:
-            need = pass_level / drift * phi
-            served = np.cumsum(total_rps * share * dt)
-            t_floor = float(times[(served >= need).argmax()]) if (served >= need).any() else None
-            t_pass = None if t_floor is None else max(t_pass, t_floor)
 
     feasible = t_pass is not None and t_pass <= max_duration_s
     parts = [f"{total_rps:g} rps, canary weights {', '.join(f'{w:g}%' for w in weights)}, "

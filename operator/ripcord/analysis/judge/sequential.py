@@ -137,11 +137,11 @@ class SequentialJudge:
     def preflight(self, *, total_rps: float, stable_error_rate: float, canary_pods: int,
                   stable_pods: int, weights: Sequence[float], step_s: float,
                   max_duration_s: float, pod_sigma: float | None = None,
-                  metrics: int | None = None) -> Preflight:
+                  metrics: int | None = None, metric: str = "error-rate") -> Preflight:
         return _preflight(self.settings, total_rps=total_rps, stable_error_rate=stable_error_rate,
                           canary_pods=canary_pods, stable_pods=stable_pods, weights=weights,
                           step_s=step_s, max_duration_s=max_duration_s, pod_sigma=pod_sigma,
-                          metrics=metrics)
+                          metrics=metrics, metric=metric)
 
 
 # ---------------------------------------------------------------------- helpers
