@@ -82,6 +82,8 @@ def make(prom: FakeProm, config=CONFIG) -> Analyzer:
 
 
 def spec(*metrics: MetricSpec, **kw: Any) -> AnalysisSpec:
+    if not metrics:
+        kw.setdefault("pod_health_only", True)  # no metric: only valid when the Release says so
     return AnalysisSpec(metrics=list(metrics), interval="10s", **kw)
 
 
