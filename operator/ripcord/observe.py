@@ -35,7 +35,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 class Observer:
     def __init__(self, api_client: client.ApiClient, *, analyzer: Any = None,
-                 check_prometheus: Optional[Callable[[ReleaseSpec], Optional[str]]] = None) -> None:
+                 check_prometheus: Optional[Callable[[ReleaseSpec, str], Optional[str]]] = None) -> None:
         self.api = api_client
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
@@ -52,7 +52,7 @@ class Observer:
             spec = ReleaseSpec.model_validate(release.get("spec") or {})
         except ValidationError as exc:
             return Observed(**base, spec=None, spec_error=describe_validation_error(exc))
-        if self.check_prometheus is not None and (problem := self.check_prometheus(spec)):
+        if self.check_prometheus is not None and (problem := self.check_prometheus(spec, ns)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
 
         slots = {s: self._slot(ns, deployment_name(name, s), s) for s in ("a", "b")}

@@ -29,7 +29,7 @@ Notifier = Callable[[Mapping[str, Any], ReleaseSpec, Notification, Mapping[str, 
 
 class Reconciler:
     def __init__(self, api_client: client.ApiClient, *, analyzer: Any = None,
-                 check_prometheus: Optional[Callable[[ReleaseSpec], Optional[str]]] = None,
+                 check_prometheus: Optional[Callable[[ReleaseSpec, str], Optional[str]]] = None,
                  notifier: Optional[Notifier] = None, metrics: Any = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
         self.api_client = api_client

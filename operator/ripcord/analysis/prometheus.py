@@ -31,6 +31,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from ..config import PromEndpoint
+from ..redact import redact, safe_url
 from .counters import Sample
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ class PrometheusClient:
             # The socket timeout only ends the abandoned thread; the caller's wait decides.
             return self._prom.custom_query(promql, params=params, timeout=timeout + 1.0)
 
-        what = f"Prometheus {self.endpoint.name} ({self.endpoint.url})"
+        what = f"Prometheus {self.endpoint.name} ({safe_url(self.endpoint.url)})"
         try:
             result = call_with_timeout(run, timeout, what)
         except MetricsUnavailable:
@@ -179,6 +180,8 @@ class PrometheusClient:
 
 
 def _short(text: str, limit: int = 300) -> str:
+    """An exception's text for a message: credentials masked (the HTTP client may quote a URL), bounded."""
+    text = redact(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 
