@@ -205,8 +205,10 @@ class Observer:
                 spec.analysis, Target(ns, name, deployment_name(name, canary_slot), deployment_name(name, status.stable.slot)),
                 weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas)
         except Exception as exc:  # a pre-flight is advice; it never blocks a rollout
-            log.warning("pre-flight failed: %s", exc)
-            return f"pre-flight unavailable: {exc}"
+            from ripcord.redact import redact
+            text = redact(f"{type(exc).__name__}: {exc}")[:500]
+            log.warning("pre-flight failed: %s", text)
+            return f"pre-flight unavailable: {text}"
 
     def _analyze_if_due(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus,
                         now: dt.datetime) -> Optional[AnalysisResult]:
