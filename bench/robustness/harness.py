@@ -71,10 +71,19 @@ class Bench:
         self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
             name=self.ns, labels={"ripcord.dev/test": "true"})))
         deadline = time.monotonic() + 60
-        while not self.core.read_namespaced_service_account("default", self.ns).secrets:
+        while not self._has_token():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no token for the default ServiceAccount of {self.ns}")
             time.sleep(0.25)
+
+    def _has_token(self) -> bool:
+        """The controllers made the namespace usable (its default ServiceAccount has a token)."""
+        try:
+            return bool(self.core.read_namespaced_service_account("default", self.ns).secrets)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
 
     def delete_namespace(self) -> None:
         with contextlib.suppress(ApiException):
