@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional
 
 import yaml
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 import sandbox
 from sandbox.gateway.client import GatewayClient

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 import sandbox
 from sandbox.faults import frozen_prometheus, restart_apiserver

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 FINAL = frozenset({"Promoted", "RolledBack", "Superseded", "Aborted", "Failed"})
 EVENTS_OF_OUTCOME = {"Promoted": ("promotion", "post-rollout"), "RolledBack": ("rollback",),
@@ -55,7 +55,7 @@ def plan_rollouts(seed: int, releases: Sequence[str], per_release: int) -> list[
     return plans
 
 
-def kill_gaps(seed: int, low_s: float, high_s: float) -> Iterable[float]:
+def kill_gaps(seed: int, low_s: float, high_s: float) -> Iterator[float]:
     """Seconds between two SIGKILLs: uniform in [low, high], an endless seeded stream."""
     rng = random.Random(seed ^ 0x5EED)
     while True:
