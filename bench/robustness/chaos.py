@@ -7,6 +7,11 @@ exits after 4 s). Meanwhile the operator is SIGKILLed every ``BENCH_CHAOS_KILL_G
 (default ``3,10``: uniform, seeded by ``BENCH_SEED``) and started again at once, as a
 Deployment's restart would. A local receiver counts webhook deliveries per idempotency key.
 
+A Release whose rollout has not ended within ``ROLLOUT_TIMEOUT_S`` starts no further
+rollout (a new one would supersede it). When the kills stop, every rollout gets
+``FINISH_GRACE_S`` more to end with the operator left alone; one that still has no outcome
+then is a lost history entry, and its status is printed.
+
 Figures: wrong outcomes (bad promoted, good not promoted), lost history entries, lost and
 duplicated notifications (see :mod:`.tally`).
 """
@@ -27,6 +32,7 @@ from .report import table
 from .tally import Planned, expected_keys, kill_gaps, plan_rollouts, score
 
 ROLLOUT_TIMEOUT_S = 240.0
+FINISH_GRACE_S = 180.0
 NOTIFY_GRACE_S = 20.0
 
 
@@ -59,8 +65,9 @@ class Killer(threading.Thread):
             self.stop.wait(0.1)
 
 
-def _drive(bench: Bench, row: list[Planned], an: dict[str, Any], done: dict[str, float]) -> None:
-    """Start each planned rollout once the one before it has ended."""
+def _drive(bench: Bench, row: list[Planned], an: dict[str, Any], applied: list[Planned],
+           done: dict[str, float]) -> None:
+    """Start each planned rollout once the one before it has ended; stop at one that does not end."""
     for p in row:
         t0 = time.monotonic()
         deadline = t0 + ROLLOUT_TIMEOUT_S
@@ -72,11 +79,25 @@ def _drive(bench: Bench, row: list[Planned], an: dict[str, Any], done: dict[str,
                 if time.monotonic() > deadline:
                     return
                 time.sleep(0.5)
+        applied.append(p)
         while final_entry(bench, p.release, p.version) is None:
             if time.monotonic() > deadline:
-                return  # counted as lost history
+                return  # the rest of this Release's plan is not started: it would supersede this one
             time.sleep(0.5)
         done[p.version] = time.monotonic() - t0
+
+
+def _describe(bench: Bench, name: str) -> str:
+    """Where a Release stands, for a rollout that did not end."""
+    try:
+        st = bench.status(name)
+    except Exception as e:  # noqa: BLE001
+        return f"{name}: status unreadable: {e}"[:300]
+    ro, an = st.get("rollout") or {}, st.get("analysis") or {}
+    metrics = "; ".join(str(m.get("message", ""))[:120] for m in an.get("metrics") or [])
+    return (f"{name}: phase {st.get('phase')}, rollout {ro.get('id')} {ro.get('state')} step {ro.get('step')} "
+            f"weight {ro.get('weight')} settled {ro.get('settledAt')}, analysis {an.get('verdict')} "
+            f"({metrics}); {st.get('message')}")[:600]
 
 
 def run(sb: sandbox.Sandbox, seed: int, releases: int, per_release: int, gap: tuple[float, float],
@@ -99,7 +120,9 @@ def run(sb: sandbox.Sandbox, seed: int, releases: int, per_release: int, gap: tu
             t_rollouts = time.monotonic()
             killer = Killer(b, seed, gap)
             done: dict[str, float] = {}
-            drivers = [threading.Thread(target=_drive, args=(b, row, an, done), daemon=True) for row in plans]
+            applied: list[Planned] = []
+            drivers = [threading.Thread(target=_drive, args=(b, row, an, applied, done), daemon=True)
+                       for row in plans]
             killer.start()
             for d in drivers:
                 d.start()
@@ -110,6 +133,12 @@ def run(sb: sandbox.Sandbox, seed: int, releases: int, per_release: int, gap: tu
             rollouts_s = time.monotonic() - t_rollouts
             if b.operator is None or b.operator_exited():
                 b.start_operator()
+            unfinished = [p for p in applied if final_entry(b, p.release, p.version) is None]
+            deadline = time.monotonic() + FINISH_GRACE_S  # the kills are over: time to finish
+            while unfinished and time.monotonic() < deadline:
+                time.sleep(1)
+                unfinished = [p for p in unfinished if final_entry(b, p.release, p.version) is None]
+            stuck = [_describe(b, p.release) for p in unfinished]
             statuses = {n: b.status(n) for n in names}
             uids = {n: b.uid(n) for n in names}
             histories = {n: s.get("history") or [] for n, s in statuses.items()}
@@ -117,12 +146,14 @@ def run(sb: sandbox.Sandbox, seed: int, releases: int, per_release: int, gap: tu
                         for e in [next((h for h in histories[p.release] if h.get("version") == p.version), None)]
                         if e is not None for k in expected_keys(ns, p.release, uids[p.release], e)]
             receiver.wait_for(expected, NOTIFY_GRACE_S)  # retries in flight may still land
-            s = score([p for row in plans for p in row], ns, histories, uids, receiver.counts())
+            s = score(applied, ns, histories, uids, receiver.counts())
     finally:
         receiver.close()
     total_s = time.monotonic() - t_start
     figures = {
-        "chaos_rollouts": s.rollouts, "chaos_bad_rollouts": sum(p.bad for row in plans for p in row),
+        "chaos_rollouts": s.rollouts, "chaos_bad_rollouts": sum(p.bad for p in applied),
+        "chaos_planned_not_started": sum(len(row) for row in plans) - len(applied),
+        "chaos_ended_after_the_kills": sum(1 for p in applied if p.version not in done) - s.lost_history,
         "chaos_kills": killer.kills, "chaos_operator_crashes": killer.crashes,
         "chaos_wrong_outcomes": s.wrong_outcomes, "chaos_lost_history": s.lost_history,
         "chaos_expected_notifications": s.expected_notifications,
@@ -139,6 +170,8 @@ def run(sb: sandbox.Sandbox, seed: int, releases: int, per_release: int, gap: tu
     print(table("chaos: operator SIGKILLed during rollouts", rows), flush=True)
     for line in s.wrong[:20]:
         print(f"  wrong: {line}", flush=True)
+    for line in stuck:
+        print(f"  no outcome: {line}", flush=True)
     return figures
 
 
