@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .analysis.queries import APP, GATEWAY, PRESETS, SourceProfile
-from .redact import has_userinfo, safe_url
+from .redact import has_userinfo, redact, safe_url
 from .urlnorm import UrlError, normalize_http_url, path_within
 
 #: Reads a Secret: (namespace, name) -> its data, values already decoded to text.
@@ -254,7 +254,6 @@ def _where(inst: PromInstance) -> str:
 
 def _reason(exc: BaseException, limit: int = 300) -> str:
     """An exception's text for a message: credentials masked, bounded."""
-    from .redact import redact
     text = redact(f"{type(exc).__name__}: {exc}")
     return text if len(text) <= limit else text[:limit] + "…"
 
