@@ -164,8 +164,8 @@ def bench_namespace(sb: sandbox.Sandbox, namespace: str, workdir: Path, hooks_ur
     """A fresh namespace with an operator; everything stopped and deleted afterwards."""
     workdir.mkdir(parents=True, exist_ok=True)
     b = Bench(sb, namespace, workdir, hooks_url)
-    b.create_namespace()
     try:
+        b.create_namespace()
         yield b
     finally:
         b.stop_loads()
