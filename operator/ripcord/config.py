@@ -8,6 +8,14 @@ hole. So every address comes from here, the platform team's file, and a Release 
 come from Secrets in the operator's own namespace, read through a callable passed in, so
 this module stays pure and testable.
 
+Tenancy: each Prometheus instance lists the namespaces whose Releases may use it
+(``namespaces``, shell-style patterns; the default instance: every namespace unless it says
+otherwise, a named instance: none unless it lists them), and the namespaces whose custom
+queries may read series of other namespaces (``crossNamespaceQueries``; default none:
+every selector of a custom query must then pin the Release's namespace, see
+:mod:`ripcord.analysis.scope`). URLs carry no credentials: a ``user:password@`` URL is
+refused here and in a Release, and messages show URLs through :func:`ripcord.redact.safe_url`.
+
 File: ``$RIPCORD_CONFIG`` (YAML), or the defaults below when unset::
 
     namespace: ripcord-system          # where credential Secrets live
@@ -16,13 +24,15 @@ File: ``$RIPCORD_CONFIG`` (YAML), or the defaults below when unset::
       instances:
         team-a:
           url: https://prometheus.team-a.svc:9090
+          namespaces: [team-a, "team-a-*"]   # who may use it (default instance: ["*"]; others: [])
+          crossNamespaceQueries: []          # whose custom queries may leave their namespace
           bearerTokenSecret: {name: prom-team-a, key: token}   # or just "prom-team-a"
           caSecret: {name: prom-team-a, key: ca.crt}
           insecureSkipVerify: false
           timeoutSeconds: 2            # hard limit of one query
           scrapeIntervalSeconds: 15    # sets windows and the settling lag
     webhooks:
-      allowedUrls: [https://hooks.slack.com/services/]
+      allowedUrls: [https://hooks.slack.com/services/]   # prefixes, compared after normalisation
     metricSources:                     # how the built-in metrics find their series
       gateway: {preset: istio}         # or field overrides, e.g. {codeLabel: status}
     analysis:
@@ -31,13 +41,17 @@ File: ``$RIPCORD_CONFIG`` (YAML), or the defaults below when unset::
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
+import re
 from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
 import yaml
 
 from .analysis.queries import APP, GATEWAY, PRESETS, SourceProfile
+from .redact import has_userinfo, redact, safe_url
+from .urlnorm import UrlError, normalize_http_url, path_within
 
 #: Reads a Secret: (namespace, name) -> its data, values already decoded to text.
 SecretReader = Callable[[str, str], Mapping[str, str]]
@@ -73,6 +87,15 @@ class PromInstance:
     insecure_skip_verify: bool = False
     scrape_interval_s: float = 15.0
     settle_s: Optional[float] = None  # default: min(scrape interval, 2 s)
+    namespaces: tuple[str, ...] = ("*",)  # patterns of the namespaces that may use it
+    cross_namespace_queries: tuple[str, ...] = ()  # patterns: custom queries not pinned to their namespace
+
+    def usable_from(self, namespace: str) -> bool:
+        return any(fnmatch.fnmatchcase(namespace, p) for p in self.namespaces)
+
+    def unscoped_queries_from(self, namespace: str) -> bool:
+        """Whether custom queries of Releases in ``namespace`` may read other namespaces' series."""
+        return any(fnmatch.fnmatchcase(namespace, p) for p in self.cross_namespace_queries)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,35 +128,53 @@ class OperatorConfig:
     def allowed_prometheus(self) -> dict[str, PromInstance]:
         return {"default": self.prometheus_default, **self.prometheus_instances}
 
-    def find_prometheus(self, ref: Any) -> PromInstance:
+    def find_prometheus(self, ref: Any, namespace: Optional[str] = None) -> PromInstance:
         """The configured instance a Release's ``analysis.prometheus`` names.
 
         ``ref`` has ``name`` and optional ``address`` (a ``PrometheusRef`` or a mapping).
-        An address must be one of the configured URLs; a name must be configured.
+        An address must be one of the configured URLs; a name must be configured. With
+        ``namespace`` (the Release's), the instance must also allow that namespace; only the
+        operator's own tools may leave it out. Messages name ``spec.analysis.prometheus``
+        and never show credentials.
         """
         name = _get(ref, "name") or "default"
         address = _get(ref, "address")
         allowed = self.allowed_prometheus()
         names = ", ".join(sorted(allowed))
+        inst: Optional[PromInstance] = None
         if address:
+            if has_userinfo(str(address)):
+                raise NotAllowed("spec.analysis.prometheus.address: credentials in the URL (user:password@) are "
+                                 f"not allowed ({safe_url(str(address))}); name a configured instance instead "
+                                 f"({names}): its credentials come from the operator's Secrets")
             wanted = _normal_url(address)
             candidates = [allowed[name]] if name != "default" and name in allowed else list(allowed.values())
-            for inst in candidates:
-                if _normal_url(inst.url) == wanted:
-                    return inst
-            raise NotAllowed(f"Prometheus address {address!r} is not allowed by the operator's configuration; "
-                             f"name one of the allowed Prometheus instances instead ({names})")
-        if name not in allowed:
-            raise NotAllowed(f"Prometheus {name!r} is not in the operator's configuration; allowed: {names}")
-        return allowed[name]
+            inst = next((i for i in candidates if _normal_url(i.url) == wanted), None)
+            if inst is None:
+                raise NotAllowed(f"spec.analysis.prometheus.address: {safe_url(str(address))!r} is not allowed "
+                                 f"by the operator's configuration; name one of the allowed Prometheus "
+                                 f"instances instead ({names})")
+        elif name not in allowed:
+            raise NotAllowed(f"spec.analysis.prometheus.name: Prometheus {name!r} is not in the operator's "
+                             f"configuration; allowed: {names}")
+        else:
+            inst = allowed[name]
+        if namespace is not None and not inst.usable_from(namespace):
+            usable = sorted(n for n, i in allowed.items() if i.usable_from(namespace))
+            raise NotAllowed(f"spec.analysis.prometheus: Prometheus {inst.name!r} may not be used from namespace "
+                             f"{namespace!r} (operator configuration: {_where(inst)}.namespaces); "
+                             f"allowed here: {', '.join(usable) or 'none'}")
+        return inst
 
-    def resolve_prometheus(self, ref: Any, secret_reader: Optional[SecretReader] = None) -> PromEndpoint:
+    def resolve_prometheus(self, ref: Any, secret_reader: Optional[SecretReader] = None,
+                           namespace: Optional[str] = None) -> PromEndpoint:
         """Resolve a Release's Prometheus reference to an endpoint with its credentials.
 
-        Raises :class:`NotAllowed` for an address or name not configured, and
-        :class:`ConfigError` when a referenced Secret or key cannot be read.
+        Raises :class:`NotAllowed` for an address or name not configured (or not allowed
+        from ``namespace``), and :class:`ConfigError` when a referenced Secret or key
+        cannot be read.
         """
-        inst = self.find_prometheus(ref)
+        inst = self.find_prometheus(ref, namespace)
         token = self._secret(inst.bearer_token_secret, secret_reader, inst.name) if inst.bearer_token_secret else None
         ca = self._secret(inst.ca_secret, secret_reader, inst.name) if inst.ca_secret else None
         settle = inst.settle_s if inst.settle_s is not None else min(inst.scrape_interval_s, 2.0)
@@ -148,7 +189,8 @@ class OperatorConfig:
         try:
             data = reader(self.namespace, ref.name)
         except Exception as e:  # noqa: BLE001 - any failure is reported the same way
-            raise ConfigError(f"cannot read Secret {self.namespace}/{ref.name} for Prometheus {instance!r}: {e}") from e
+            raise ConfigError(f"cannot read Secret {self.namespace}/{ref.name} for Prometheus {instance!r}: "
+                              f"{_reason(e)}") from e
         if not data or ref.key not in data:
             raise ConfigError(f"Secret {self.namespace}/{ref.name} has no key {ref.key!r} "
                               f"(needed by Prometheus {instance!r})")
@@ -157,29 +199,28 @@ class OperatorConfig:
     # -------------------------------------------------------------------- webhooks
 
     def check_webhook_url(self, url: str) -> str:
-        """Return ``url`` if an allowed prefix covers it, else raise :class:`NotAllowed`.
+        """The normalised ``url`` (the one to send to) if an allowed prefix covers it; else :class:`NotAllowed`.
 
-        Scheme, host and port must match exactly (so ``https://hooks.example.com`` does not
-        allow ``https://hooks.example.com.evil.net``) and the path must continue the prefix
-        at a ``/`` boundary.
+        The URL is normalised first (:mod:`ripcord.urlnorm`: dot segments and encoded
+        unreserved characters resolved, encoded slashes refused), so a path cannot leave an
+        allowed prefix (``/hook/../admin``). Scheme, host and port must match exactly (so
+        ``https://hooks.example.com`` does not allow ``https://hooks.example.com.evil.net``)
+        and the path must continue the prefix at a ``/`` boundary. The message shows the
+        URL without credentials or query.
         """
         try:
-            target = urlsplit(url)
-            target_port = target.port
-        except ValueError as e:
-            raise NotAllowed(f"webhook URL {url!r} is not a valid URL: {e}") from e
-        if target.scheme not in ("http", "https") or not target.hostname or target.username or target.password:
-            raise NotAllowed(f"webhook URL {url!r} must be http(s) with a host and no credentials")
+            normal = normalize_http_url(url)
+        except UrlError as e:
+            raise NotAllowed(f"webhook URL {safe_url(str(url))!r} is refused: {e}") from None
+        target = urlsplit(normal)
         for prefix in self.webhook_allowed_urls:
             p = urlsplit(prefix)
-            if (p.scheme, (p.hostname or "").lower(), _port(p.scheme, p.port)) != \
-                    (target.scheme, target.hostname.lower(), _port(target.scheme, target_port)):
+            if (p.scheme, p.hostname, _port(p.scheme, p.port)) != \
+                    (target.scheme, target.hostname, _port(target.scheme, target.port)):
                 continue
-            base = p.path or "/"
-            path = target.path or "/"
-            if path == base or path.startswith(base if base.endswith("/") else base + "/"):
-                return url
-        raise NotAllowed(f"webhook URL {url!r} is not allowed by the operator's configuration "
+            if path_within(target.path or "/", p.path or "/"):
+                return normal
+        raise NotAllowed(f"webhook URL {safe_url(normal)!r} is not allowed by the operator's configuration "
                          f"(webhooks.allowedUrls)")
 
     def webhook_allowed(self, url: str) -> bool:
@@ -205,6 +246,16 @@ def _get(ref: Any, key: str) -> Any:
     if isinstance(ref, Mapping):
         return ref.get(key)
     return getattr(ref, key, None)
+
+
+def _where(inst: PromInstance) -> str:
+    return "prometheus.default" if inst.name == "default" else f"prometheus.instances.{inst.name}"
+
+
+def _reason(exc: BaseException, limit: int = 300) -> str:
+    """An exception's text for a message: credentials masked, bounded."""
+    text = redact(f"{type(exc).__name__}: {exc}")
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _port(scheme: str, port: Optional[int]) -> int:
@@ -235,7 +286,19 @@ def _secret_ref(value: Any, default_key: str, where: str) -> Optional[SecretKeyR
 
 
 _INSTANCE_KEYS = {"url", "bearerTokenSecret", "caSecret", "insecureSkipVerify", "timeoutSeconds",
-                  "scrapeIntervalSeconds", "settleSeconds"}
+                  "scrapeIntervalSeconds", "settleSeconds", "namespaces", "crossNamespaceQueries"}
+_NAMESPACE_PATTERN = re.compile(r"^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$")
+
+
+def _patterns(value: Any, default: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """A list of namespace names or shell-style patterns (``team-b-*``)."""
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) and len(v) <= 63 and _NAMESPACE_PATTERN.fullmatch(v)
+                                              for v in value):
+        raise ConfigError(f"{where}: expected a list of namespace names or patterns (a-z, 0-9, '-', '*', '?'), "
+                          f"got {value!r}"[:400])
+    return tuple(value)
 
 
 def _positive(value: Any, where: str) -> float:
@@ -258,8 +321,11 @@ def _instance(name: str, data: Any) -> PromInstance:
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_INSTANCE_KEYS)}")
     url = data.get("url")
+    if isinstance(url, str) and has_userinfo(url):
+        raise ConfigError(f"{where}.url: credentials in the URL (user:password@) are not allowed: they would show "
+                          f"in messages ({safe_url(url)}); use bearerTokenSecret")
     if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise ConfigError(f"{where}.url: expected an http(s) URL, got {url!r}")
+        raise ConfigError(f"{where}.url: expected an http(s) URL, got {safe_url(str(url))!r}")
     settle = data.get("settleSeconds")
     return PromInstance(
         name=name, url=url,
@@ -269,6 +335,8 @@ def _instance(name: str, data: Any) -> PromInstance:
         insecure_skip_verify=bool(data.get("insecureSkipVerify", False)),
         scrape_interval_s=_positive(data.get("scrapeIntervalSeconds", 15.0), f"{where}.scrapeIntervalSeconds"),
         settle_s=None if settle is None else float(settle),
+        namespaces=_patterns(data.get("namespaces"), ("*",) if name == "default" else (), f"{where}.namespaces"),
+        cross_namespace_queries=_patterns(data.get("crossNamespaceQueries"), (), f"{where}.crossNamespaceQueries"),
     )
 
 
@@ -300,10 +368,13 @@ def parse_config(data: Optional[Mapping[str, Any]], env: Mapping[str, str] | Non
     allowed = hooks.get("allowedUrls") or []
     if not isinstance(allowed, list) or not all(isinstance(u, str) for u in allowed):
         raise ConfigError("webhooks.allowedUrls: expected a list of URL prefixes")
+    prefixes = []
     for u in allowed:
-        parts = urlsplit(u)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"webhooks.allowedUrls: {u!r} is not an http(s) URL prefix with a host")
+        try:
+            prefixes.append(normalize_http_url(u))
+        except UrlError as e:
+            raise ConfigError(f"webhooks.allowedUrls: {safe_url(u)!r} is not a usable http(s) URL prefix: {e}") \
+                from None
 
     sources: dict[str, SourceProfile] = {"app": APP, "gateway": GATEWAY}
     for name, spec in (data.get("metricSources") or {}).items():
@@ -329,7 +400,7 @@ def parse_config(data: Optional[Mapping[str, Any]], env: Mapping[str, str] | Non
 
     return OperatorConfig(namespace=str(data.get("namespace") or env.get("RIPCORD_NAMESPACE") or "ripcord-system"),
                           prometheus_default=default, prometheus_instances=instances,
-                          webhook_allowed_urls=tuple(allowed), metric_sources=sources,
+                          webhook_allowed_urls=tuple(prefixes), metric_sources=sources,
                           analysis_deadline_s=deadline)
 
 

@@ -26,6 +26,7 @@ from ripcord.engine.observed import (AdoptView, AnalysisResult, Collision, Healt
                                      Preflight, Request, SlotView)
 from ripcord.engine.reads import AnalysisRead, HealthRead, plan_reads
 from ripcord.kube.stores import Stores
+from ripcord.redact import redact
 from ripcord.traffic import provider_for
 
 log = logging.getLogger("ripcord.observe")
@@ -217,7 +218,7 @@ class Observer:
                                       deployment_name(name, status.stable.slot)),
                 weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas)
         except Exception as exc:  # noqa: BLE001 - a pre-flight is advice; it never blocks a rollout
-            log.warning("%s/%s: pre-flight failed: %s", ns, name, type(exc).__name__)
+            log.warning("%s/%s: pre-flight failed: %s", ns, name, redact(f"{type(exc).__name__}: {exc}")[:500])
             return Preflight(message="pre-flight unavailable: Prometheus could not be read")
         return Preflight(message=out.summary, feasible=out.feasible, fix=out.fix or None, detail=out.message)
 

@@ -20,16 +20,8 @@ def analyzer_and_checks(api_client: Any, config_path: Optional[str]) -> tuple[An
     analyzer = Analyzer(cfg, secret_reader=secret_reader(api_client, cfg.namespace))
 
     def check(namespace: str, spec: ReleaseSpec) -> Optional[str]:
-        try:
-            cfg.find_prometheus(spec.analysis.prometheus)
-        except Exception as exc:  # NotAllowed and friends: a clear message for the condition
-            return str(exc)
-        if (problems := analyzer.validate(spec.analysis)):
-            return "; ".join(problems)
-        for hook in spec.notifications:
-            if not cfg.webhook_allowed(hook.url):
-                return f"notifications[{hook.name}]: URL {hook.url} is not allowed by the operator's configuration"
-        return None
+        from ripcord.tenancy import release_problem
+        return release_problem(cfg, analyzer, spec, namespace)
 
     return analyzer, check
 

@@ -38,7 +38,8 @@ from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 
 from ..api.models import AnalysisSpec, JudgeSettings, MetricResult, MetricSpec, parse_duration
 from ..config import ConfigError, NotAllowed, OperatorConfig, PromEndpoint, SecretReader
-from . import failures, feasibility, queries
+from ..redact import redact
+from . import failures, feasibility, queries, scope
 from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
 from .metrics import Measurement, MetricReader, Target, Window, fold_step
@@ -162,16 +163,40 @@ class Analyzer:
 
     # ------------------------------------------------------------- validation
 
-    def validate(self, spec: AnalysisSpec) -> list[str]:
-        """Problems that make the analysis unusable (for an InvalidSpec condition); [] if fine."""
+    def validate(self, spec: AnalysisSpec, namespace: Optional[str] = None) -> list[str]:
+        """Problems that make the analysis unusable (for an InvalidSpec condition); [] if fine.
+
+        With ``namespace`` (the Release's), also whether that namespace may use the
+        Prometheus it names, and whether each custom query stays inside it (:mod:`.scope`).
+        """
         problems: list[str] = []
+        pin = True
         try:
-            self.config.find_prometheus(spec.prometheus)
+            inst = self.config.find_prometheus(spec.prometheus, namespace)
+            pin = namespace is not None and not inst.unscoped_queries_from(namespace)
         except NotAllowed as e:
             problems.append(str(e))
         plan = self._plan(spec, sequential_available=True)
-        problems += [f"metrics[{name}]: {why}" for name, why in plan.problems.items()]
+        problems += [f"spec.analysis.metrics[{name}]: {why}" for name, why in plan.problems.items()]
+        if namespace is not None and pin:
+            problems += [f"spec.analysis.metrics[{m.name}].query: {why}"
+                         for m, why in self._unscoped(spec, namespace, plan)]
         return problems
+
+    def _unscoped(self, spec: AnalysisSpec, namespace: str, plan: "_Plan") -> list[tuple[MetricSpec, str]]:
+        """Custom metrics whose query, rendered for ``namespace``, reads outside it."""
+        out = []
+        for m in spec.metrics:
+            if m.type != "custom" or m.name in plan.problems or not m.query:
+                continue
+            try:
+                promql = queries.render(m.query, queries.variables(
+                    namespace=namespace, release="release", workload="release-b", canary="release-b",
+                    stable="release-a", window_="60s"))
+                scope.check_scoped(promql, self.config.source(m.source).namespace_label, namespace)
+            except (queries.TemplateError, ConfigError) as e:
+                out.append((m, str(e)))
+        return out
 
     def _plan(self, spec: AnalysisSpec, *, sequential_available: bool, why_not: str = "") -> _Plan:
         plan = _Plan([], {}, {}, {})
@@ -206,16 +231,19 @@ class Analyzer:
 
     # --------------------------------------------------------------- plumbing
 
-    def _endpoint(self, spec: AnalysisSpec) -> PromEndpoint:
-        return self.config.resolve_prometheus(spec.prometheus, self.secret_reader)
+    def _endpoint(self, spec: AnalysisSpec, namespace: str) -> tuple[PromEndpoint, bool]:
+        """The Release's Prometheus (if ``namespace`` may use it) and whether its custom queries are pinned."""
+        endpoint = self.config.resolve_prometheus(spec.prometheus, self.secret_reader, namespace)
+        pin = not self.config.find_prometheus(spec.prometheus, namespace).unscoped_queries_from(namespace)
+        return endpoint, pin
 
     def _deadline_s(self, spec: AnalysisSpec) -> float:
         """The whole call's budget: inside the interval, and the configured ceiling."""
         return max(1.0, min(self.config.analysis_deadline_s, 0.8 * parse_duration(spec.interval)))
 
-    def _reader(self, endpoint: PromEndpoint, deadline: Deadline) -> MetricReader:
+    def _reader(self, endpoint: PromEndpoint, deadline: Deadline, pin_namespace: bool) -> MetricReader:
         return MetricReader(self._clients.get(endpoint), self.config.metric_sources, deadline=deadline,
-                            query_timeout_s=endpoint.timeout_s)
+                            query_timeout_s=endpoint.timeout_s, pin_namespace=pin_namespace)
 
     # ---------------------------------------------------------------- analyze
 
@@ -237,7 +265,7 @@ class Analyzer:
         if not spec.metrics:
             return AnalysisOutcome("Pass", [], dict(judge_state or {}), failed_checks, None, None)
         try:
-            endpoint = self._endpoint(spec)
+            endpoint, pin = self._endpoint(spec, target.namespace)
         except (NotAllowed, ConfigError) as e:
             return unavailable(str(e))
         if now <= since:
@@ -256,7 +284,7 @@ class Analyzer:
 
         # The deadline covers the Prometheus round trips, the only part that can hang.
         deadline = Deadline(self._deadline_s(spec), clock=self._clock)
-        reader = self._reader(endpoint, deadline)
+        reader = self._reader(endpoint, deadline, pin)
         window = Window(t_prev=since - endpoint.settle_s, t_now=now - endpoint.settle_s, step=step, weight=weight,
                         scrape_interval_s=endpoint.scrape_interval_s)
         measurements: dict[str, Measurement] = {}
@@ -380,17 +408,17 @@ class Analyzer:
         """
         if not spec.metrics:
             return feasibility.unknown("no metrics: pod-health gates only")
-        problems = self.validate(spec)
+        problems = self.validate(spec, target.namespace)
         if problems:
             return feasibility.unknown("invalid analysis: " + "; ".join(problems))
         try:
-            endpoint = self._endpoint(spec)
+            endpoint, pin = self._endpoint(spec, target.namespace)
         except (NotAllowed, ConfigError) as e:
-            return feasibility.unknown(f"pre-flight skipped: {e}")
+            return feasibility.unknown(redact(f"pre-flight skipped: {e}"))
         end = self._wall() - endpoint.settle_s
         recent = feasibility.recent_window_s(endpoint.scrape_interval_s)
         baseline = feasibility.baseline_window_s(endpoint.scrape_interval_s)
-        reader = self._reader(endpoint, Deadline(self._deadline_s(spec), clock=self._clock))
+        reader = self._reader(endpoint, Deadline(self._deadline_s(spec), clock=self._clock), pin)
         traffic: dict[str, feasibility.Traffic | str] = {}
         notes: list[str] = []
         try:

@@ -11,7 +11,9 @@ evidence telescopes exactly.
 
 Custom metrics are PromQL templates giving one value per workload, evaluated once for the
 canary and once for the stable at the end of the interval, with a ``{{window}}`` that
-covers the interval but never fewer than 4 scrape intervals.
+covers the interval but never fewer than 4 scrape intervals. A rendered custom query is
+sent only if every selector pins the Release's namespace (:mod:`.scope`), unless the
+operator's configuration lets this namespace query across namespaces.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import math
 from typing import Mapping
 
 from ..api.models import MetricSpec
-from . import counters, queries
+from . import counters, queries, scope
 from .counters import Sample
 from .judge.base import Counts
 from .judge.threshold import ValueEvidence, fmt
@@ -76,11 +78,12 @@ class MetricReader:
     """
 
     def __init__(self, client: QueryClient, sources: Mapping[str, SourceProfile], *, deadline: Deadline,
-                 query_timeout_s: float):
+                 query_timeout_s: float, pin_namespace: bool = True):
         self.client = client
         self.sources = sources
         self.deadline = deadline
         self.query_timeout_s = query_timeout_s
+        self.pin_namespace = pin_namespace  # custom queries must select the target's namespace only
         self._cache: dict[tuple[str, float], list[Sample]] = {}
 
     def _query(self, promql: str, at: float) -> list[Sample]:
@@ -175,6 +178,8 @@ class MetricReader:
             promql = queries.render(spec.query, queries.variables(
                 namespace=target.namespace, release=target.release, workload=name, canary=target.canary,
                 stable=target.stable, window_=win))
+            if self.pin_namespace:
+                scope.check_scoped(promql, self.profile(spec).namespace_label, target.namespace)
             samples = self._query(promql, window.t_now)
             if len(samples) > 1:
                 return Measurement(spec.name, None, problem=(

@@ -31,6 +31,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from ..config import PromEndpoint
+from ..redact import redact, safe_url
 from . import failures
 from .counters import Sample
 
@@ -158,9 +159,9 @@ class PrometheusClient:
             # The socket timeout only ends the abandoned thread; the caller's wait decides.
             return self._prom.custom_query(promql, params=params, timeout=timeout + 1.0)
 
-        what = f"Prometheus {self.endpoint.name} ({self.endpoint.url})"
+        what = f"Prometheus {self.endpoint.name} ({safe_url(self.endpoint.url)})"
         # The exception's own text (URL-encoded PromQL, the connection pool's internals, the
-        # answer's body) goes to the log; the sentence from `failures` goes to the status.
+        # answer's body) goes to the log, redacted; the sentence from `failures` goes to the status.
         try:
             result = call_with_timeout(run, timeout, what)
         except MetricsUnavailable:
@@ -188,6 +189,8 @@ class PrometheusClient:
 
 
 def _short(text: str, limit: int = 300) -> str:
+    """An exception's text for a message: credentials masked (the HTTP client may quote a URL), bounded."""
+    text = redact(text)
     return text if len(text) <= limit else text[:limit] + "…"
 
 

@@ -8,7 +8,9 @@ Three concerns, kept apart:
   link: receivers get facts, not URLs to follow.
 - *Whether to send* is the operator's configuration: a URL is checked against the
   allowed prefixes when the delivery is queued and again right before it is sent
-  (a Release could otherwise make the operator POST anywhere: request forgery).
+  (a Release could otherwise make the operator POST anywhere: request forgery), and the
+  URL posted to is exactly the normalised one the check approved (no dot segment or
+  encoded character left for the HTTP client or the server to resolve elsewhere).
   Redirects are not followed, for the same reason.
 - *Sending* happens on worker threads behind a bounded queue, so a reconcile never waits
   on a slow receiver. Each attempt has connect and read timeouts, failures (connection
@@ -42,6 +44,7 @@ from ripcord import logs
 from ripcord.notify import pagerduty
 from ripcord.notify.message import build_message, field
 from ripcord.notify.payloads import outgoing
+from ripcord.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,8 @@ SENT_KEYS_KEPT = 10_000
 
 #: Reads a webhook's bearer token: (namespace, secret name) -> token, or None.
 TokenReader = Callable[[str, str], Optional[str]]
-#: Whether a URL may be posted to: returns truthy, or returns falsy / raises to refuse.
+#: Whether a URL may be posted to: returns the URL to post to (the normalised form), or
+#: another truthy value to post to the URL as given; returns falsy or raises to refuse.
 UrlCheck = Callable[[str], Any]
 #: (event, webhook type, result) with result in sent, failed, refused, dropped.
 ResultHook = Callable[[str, str, str], None]
@@ -130,12 +134,16 @@ class WebhookNotifier:
         queued = []
         for delivery in planned:
             delivery = dataclasses.replace(delivery, on_done=done)
-            if self.submit(delivery):
-                queued.append(delivery)
+            if (sent := self._submit(delivery)) is not None:
+                queued.append(sent)
         return queued
 
     def submit(self, delivery: Delivery) -> bool:
-        """Queue one delivery unless already sent/queued in this process, refused, or the queue is full.
+        """Queue one delivery unless already sent/queued in this process, refused, or the queue is full."""
+        return self._submit(delivery) is not None
+
+    def _submit(self, delivery: Delivery) -> Optional[Delivery]:
+        """The delivery as queued (its URL normalised by the check), or None.
 
         Its ``on_done`` is called once it has a final result, except when the queue is full
         (dropped: the caller's outbox offers it again later)."""
@@ -150,12 +158,14 @@ class WebhookNotifier:
             log.debug("notify: %s to %s already sent", delivery.key, delivery.webhook)
             if delivery.on_done is not None:
                 delivery.on_done()
-            return False
-        if not self._allowed(delivery.url):  # stays reserved: refusing again would only repeat the log
+            return None
+        url = self._allowed(delivery.url)
+        if url is None:  # stays reserved: refusing again would only repeat the log
             log.warning("notify: webhook %s: URL not allowed by the operator's configuration; not sent",
                         delivery.webhook)
             self._result(delivery, "refused")
-            return False
+            return None
+        delivery = dataclasses.replace(delivery, url=url)
         try:
             self._queue.put_nowait(delivery)
         except queue.Full:
@@ -163,8 +173,8 @@ class WebhookNotifier:
                 self._sent.pop(dedupe, None)  # a later reconcile may try again
             log.error("notify: queue full, dropping %s to %s", delivery.key, delivery.webhook)
             self._result(delivery, "dropped")
-            return False
-        return True
+            return None
+        return delivery
 
     # -- the worker side
 
@@ -212,7 +222,8 @@ class WebhookNotifier:
 
     def send(self, d: Delivery) -> str:
         """Deliver with bounded retries; returns sent, failed or refused. Blocking: workers only."""
-        if not self._allowed(d.url):
+        url = self._allowed(d.url)
+        if url is None:
             log.warning("notify: webhook %s: URL no longer allowed; not sent", d.webhook)
             return "refused"
         headers = {"Content-Type": "application/json", "User-Agent": "ripcord", "Idempotency-Key": d.key}
@@ -223,7 +234,7 @@ class WebhookNotifier:
                 token = self.token_reader(d.namespace, d.secret_ref)
             except Exception as e:  # noqa: BLE001
                 log.error("notify: webhook %s: cannot read Secret %s/%s: %s", d.webhook, d.namespace,
-                          d.secret_ref, e)
+                          d.secret_ref, redact(f"{type(e).__name__}: {e}")[:300])
                 return "failed"
         if d.type == "pagerduty":
             if not token:
@@ -236,7 +247,7 @@ class WebhookNotifier:
         for attempt in range(1, self.max_attempts + 1):
             retry_after: Optional[float] = None
             try:
-                resp = self._session.post(d.url, json=payload, headers=headers, timeout=self.timeout,
+                resp = self._session.post(url, json=payload, headers=headers, timeout=self.timeout,
                                           allow_redirects=False)
                 code = resp.status_code
                 resp.close()
@@ -260,11 +271,15 @@ class WebhookNotifier:
             self._sleep(delay)
         return "failed"  # not reached
 
-    def _allowed(self, url: str) -> bool:
+    def _allowed(self, url: str) -> Optional[str]:
+        """The URL to post to (the check's normalised form), or None to refuse."""
         try:
-            return bool(self.allowed(url))
+            verdict = self.allowed(url)
         except Exception:  # noqa: BLE001 - NotAllowed, or a broken check: refuse
-            return False
+            return None
+        if isinstance(verdict, str):
+            return verdict or None
+        return url if verdict else None
 
     def _result(self, d: Delivery, result: str) -> None:
         if d.on_done is not None and result != "dropped":  # a dropped delivery is queued again later

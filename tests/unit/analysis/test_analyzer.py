@@ -244,7 +244,14 @@ def test_custom_metric_with_several_series_is_a_clear_problem(prom):
 
 def test_bad_promql_is_inconclusive_not_unavailable(prom):
     m = MetricSpec(name="queue", type="custom", query="sum(", max=1)
-    prom.fail = QueryError("Prometheus refused the query 'sum(': parse error")
+    out = analyze(make(prom), spec(m))
+    assert out.verdict == "Inconclusive" and "not valid PromQL" in out.metrics[0].message
+    assert prom.asked == []  # refused before it was sent
+
+
+def test_promql_refused_by_prometheus_is_inconclusive_not_unavailable(prom):
+    m = MetricSpec(name="queue", type="custom", query='sum(x{namespace="{{namespace}}"})', max=1)
+    prom.fail = QueryError("Prometheus refused the query: bad data")
     out = analyze(make(prom), spec(m))
     assert out.verdict == "Inconclusive" and "refused the query" in out.metrics[0].message
 
@@ -255,9 +262,9 @@ def test_validate_reports_configuration_problems(prom):
              MetricSpec(name="t", type="error-rate", judge="threshold"),
              MetricSpec(name="u", type="custom", query="x{a='{{target}}'}", max=1))
     problems = a.validate(s)
-    assert any(p.startswith("metrics[c]") and "needs a query" in p for p in problems)
-    assert any(p.startswith("metrics[t]") and "max or maxRatio" in p for p in problems)
-    assert any(p.startswith("metrics[u]") and "{{target}}" in p for p in problems)
+    assert any(p.startswith("spec.analysis.metrics[c]") and "needs a query" in p for p in problems)
+    assert any(p.startswith("spec.analysis.metrics[t]") and "max or maxRatio" in p for p in problems)
+    assert any(p.startswith("spec.analysis.metrics[u]") and "{{target}}" in p for p in problems)
     out = analyze(a, s)
     assert out.verdict == "Inconclusive"
 

@@ -137,6 +137,33 @@ def test_disallowed_url_is_refused_at_queue_and_at_send(rx: Receiver) -> None:
     assert rx.requests == []
 
 
+def test_path_escapes_are_refused_and_never_sent(rx: Receiver) -> None:
+    """/hooks/../admin and /hooks/%2e%2e/admin would reach /admin: refused at queue, nothing sent."""
+    results: list[tuple[str, str, str]] = []
+    n = notifier(rx, on_result=lambda *a: results.append(a))
+    escapes = ["/hooks/../admin", "/hooks/%2e%2e/admin", "/hooks/%2E%2e/admin", "/hooks/..%2fadmin",
+               "/hooks/..%5Cadmin", "/hooks/./../admin"]
+    for i, path in enumerate(escapes):
+        assert n.notify(BODY, spec(rx, {"name": f"e{i}", "url": rx.url + path}), ROLLBACK, STATUS) == []
+    assert n.flush(10)
+    n.close()
+    assert rx.requests == []
+    assert results == [("rollback", "generic", "refused")] * len(escapes)
+
+
+def test_exactly_the_normalised_url_is_sent(rx: Receiver) -> None:
+    """What the receiver sees on the wire is the URL the allow-list approved, nothing the client resolves later."""
+    n = notifier(rx)
+    urls = {"a": rx.url + "/hooks/x/../ops", "b": rx.url + "/hooks/%7Eteam/./chat", "c": rx.url + "/hooks/a%2cb?q=1"}
+    hooks = [{"name": k, "url": u} for k, u in urls.items()]
+    queued = n.notify(BODY, spec(rx, *hooks), ROLLBACK, STATUS)
+    assert [d.url for d in queued] == [rx.url + "/hooks/ops", rx.url + "/hooks/~team/chat",
+                                       rx.url + "/hooks/a%2Cb?q=1"]
+    assert n.flush(10)
+    n.close()
+    assert sorted(rx.paths()) == sorted(["/hooks/ops", "/hooks/~team/chat", "/hooks/a%2Cb?q=1"])
+
+
 def test_idempotent_within_the_process(rx: Receiver) -> None:
     n = notifier(rx)
     hook = spec(rx, {"name": "ops", "url": rx.url + "/hooks/ops", "events": ["rollback", "stall"]},
