@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any, Callable, Optional
 
 import kopf
@@ -22,13 +23,19 @@ log = logging.getLogger("ripcord.operator")
 
 _factory: dict[str, Callable[[], Runtime]] = {}
 _runtime: dict[str, Runtime] = {}
+_flags: list[threading.Event] = []
 OWNED = {"Deployment": ("apps", "v1", "deployments"), "Service": ("", "v1", "services"),
          "Pod": ("", "v1", "pods"), "HTTPRoute": (ROUTE_GROUP, "v1", ROUTE_PLURAL)}
 
 
-def install(factory: Callable[[], Runtime]) -> None:
-    """``factory`` builds the runtime at each operator start (each leadership term)."""
+def install(factory: Callable[[], Runtime], stop_flag: Optional[threading.Event] = None) -> None:
+    """``factory`` builds the runtime at each operator start (each leadership term). ``stop_flag``:
+    the flag Kopf was started with, set at cleanup whatever stopped Kopf (Kopf waits for that flag in
+    a thread of the default executor, which would otherwise keep the process from ending)."""
     _factory["runtime"] = factory
+    _flags.clear()
+    if stop_flag is not None:
+        _flags.append(stop_flag)
 
 
 def runtime() -> Runtime:
@@ -76,6 +83,8 @@ async def _relist_forever(rt: Runtime) -> None:
 @kopf.on.cleanup()
 async def cleanup(**_: Any) -> None:
     """Stop taking work and wait for the reconciles in flight, then stop the other threads."""
+    for flag in _flags:
+        flag.set()
     rt = _runtime.get("current")
     if rt is None:
         return

@@ -77,11 +77,11 @@ def run(args: argparse.Namespace) -> int:
         return build(api, settings, analyzer=analyzer, check_spec=check, notifier=notifier_for(api, args.config),
                      metrics=metrics, **kwargs)
 
-    edge.install(runtime)
     if args.metrics_port:
         start_metrics_server(args.metrics_port, metrics=metrics)
 
     def operate(stop: Any = None) -> None:
+        edge.install(runtime, stop_flag=stop)
         kopf.run(standalone=True, clusterwide=not settings.namespaces, namespaces=list(settings.namespaces),
                  liveness_endpoint=args.liveness, stop_flag=stop)
 
