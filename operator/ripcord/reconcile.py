@@ -123,6 +123,10 @@ class Reconciler:
                     return self.clock() + dt.timedelta(seconds=1)
                 raise
             self._remember(key, rv, body)
+            recorded = {i["key"] for i in old.get("outbox") or []}
+            for item in plan.status.outbox:  # the transitions this write recorded, once each, in the log
+                if item.key not in recorded and item.kind == "Event":
+                    (log.warning if item.type == "Warning" else log.info)("%s: %s", item.reason, item.message)
             with self._lock:  # the outbox items delivered before this write are gone from the status
                 self._delivered[key] = self._delivered.get(key, set()) - delivered
         if self.metrics is not None:

@@ -89,8 +89,12 @@ def test_the_operator_identity_has_exactly_the_shipped_rights(installed: Any, op
     for group, resource, verb in leases:
         assert allowed(operator_kube, verb, group, resource, OPERATOR_NS), (verb, group, resource)
 
+    # Secrets: get/list/watch are granted (the metadata-only watch and the reads of referenced
+    # Secrets, ripcord.kube.configwatch); writing one never is.
     denied = [
-        ("list", "", "secrets", namespace), ("watch", "", "secrets", namespace),
+        ("create", "", "secrets", namespace), ("update", "", "secrets", namespace), ("patch", "", "secrets", namespace),
+        ("delete", "apps", "deployments", namespace), ("update", "apps", "deployments", namespace),
+        ("delete", "", "services", namespace), ("get", "", "pods", namespace),
         ("delete", "", "pods", namespace), ("create", "", "pods/exec", namespace),
         ("delete", "ripcord.dev", "releases", namespace), ("create", "ripcord.dev", "releases", namespace),
         ("get", "coordination.k8s.io", "leases", namespace), ("delete", "coordination.k8s.io", "leases", OPERATOR_NS),

@@ -44,5 +44,5 @@ def test_json_log_lines_carry_time_level_logger_and_the_release(releases: Releas
     objects = [json.loads(text) for text in lines]  # every line is JSON, Kopf's included
     assert all({"time", "level", "logger", "message"} <= set(o) for o in objects)
     assert any(o["logger"].startswith("kopf") for o in objects), "Kopf's own lines go through the same format"
-    promoted = [o for o in objects if o["logger"] == "ripcord.reconcile" and " Promoted:" in o["message"]]
+    promoted = [o for o in objects if o["logger"] == "ripcord.reconcile" and o["message"].startswith("Promoted:")]
     assert promoted and all(o.get("rollout") == rid and o.get("release") == name for o in promoted), promoted
