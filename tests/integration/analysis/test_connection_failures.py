@@ -198,9 +198,6 @@ def test_a_crashing_canary_is_rolled_back_on_the_gateway_s_503s(releases: Releas
 # ---------------------------------------------------------------------------- no growth while unhealthy
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason=(
-    "engine rule missing (issue 16, the lead's part): a step must not advance while a canary pod has "
-    "restarted or is not Ready in that step; ripcord.analysis.health.canary_unhealthy_since is the helper"))
 def test_exposure_never_grows_after_a_canary_restart_in_the_step(releases: Releases, operator: Any,
                                                                  namespace: str, load: Load,
                                                                  stopwatch: Stopwatch) -> None:
