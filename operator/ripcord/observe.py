@@ -11,10 +11,11 @@ from typing import Any, Callable, Mapping, Optional
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from pydantic import ValidationError
-
 from ripcord.actuate.kube import HASH_ANNOTATION, VERSION_ANNOTATION, Actuator
+from ripcord.api.limits import SPEC_PROBLEM_MAX, bounded
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
+from ripcord.api.status import parse_status
+from ripcord.api.validation import SpecProblem, parse_spec
 from ripcord.api.template import referenced_objects, template_hash
 from ripcord.engine.decide import parse_iso, traffic_intent
 from ripcord.engine.observed import ACTIONS, AdoptView, AnalysisResult, HealthBreach, Observed, Request, SlotView
@@ -24,14 +25,6 @@ from ripcord.traffic.base import RELEASE_LABEL, SLOT_LABEL, deployment_name, oth
 from ripcord.traffic.gateway_api import ROUTE_GROUP, ROUTE_VERSION
 
 log = logging.getLogger("ripcord.observe")
-
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "spec"
-        parts.append(f"spec.{loc}: {err['msg']}")
-    return "; ".join(parts)
-
 
 class Observer:
     def __init__(self, api_client: client.ApiClient, *, analyzer: Any = None,
@@ -46,12 +39,15 @@ class Observer:
     def observe(self, release: Mapping[str, Any], now: dt.datetime) -> Observed:
         meta = release["metadata"]
         ns, name = meta["namespace"], meta["name"]
-        status = ReleaseStatus.model_validate(release.get("status") or {})
+        parsed_status = parse_status(release.get("status"))
+        status = parsed_status.status
         base = dict(name=name, namespace=ns, now=now, generation=int(meta.get("generation") or 0), status=status)
-        try:
-            spec = ReleaseSpec.model_validate(release.get("spec") or {})
-        except ValidationError as exc:
-            return Observed(**base, spec=None, spec_error=describe_validation_error(exc))
+        if parsed_status.newer is not None:
+            return Observed(**base, spec=None, spec_error=parsed_status.newer, spec_error_reason="NewerStatus")
+        parsed = parse_spec(release.get("spec"), name)
+        if isinstance(parsed, SpecProblem):
+            return Observed(**base, spec=None, spec_error=parsed.message)
+        spec = parsed.spec
         if self.check_prometheus is not None and (problem := self.check_prometheus(spec)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
 
@@ -238,6 +234,6 @@ class Observer:
 def _api_message(exc: ApiException) -> str:
     import json
     try:
-        return str(json.loads(exc.body).get("message") or exc.reason)
+        return bounded(str(json.loads(exc.body).get("message") or exc.reason), SPEC_PROBLEM_MAX)
     except (ValueError, TypeError, AttributeError):
-        return str(exc.reason)
+        return bounded(str(exc.reason), SPEC_PROBLEM_MAX)

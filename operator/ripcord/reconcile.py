@@ -15,7 +15,9 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ripcord.actuate.kube import Actuator
-from ripcord.api.models import GROUP, PLURAL, VERSION, ReleaseSpec, ReleaseStatus
+from ripcord.api.models import GROUP, PLURAL, VERSION, ReleaseSpec
+from ripcord.api.status import parse_status
+from ripcord.api.validation import SpecProblem, parse_spec
 from ripcord.engine.decide import decide, traffic_intent
 from ripcord.engine.plan import Notification, Plan
 from ripcord.observe import Observer
@@ -61,7 +63,7 @@ class Reconciler:
             return None
         obs = self.observer.observe(body, self.clock())
         plan = decide(obs)
-        old = ReleaseStatus.model_validate(body.get("status") or {}).wire()
+        old = parse_status(body.get("status")).status.wire()
         new = plan.status.wire()
         if new != old:
             try:
@@ -88,15 +90,16 @@ class Reconciler:
         """deletionPolicy Retain: the stable keeps serving after the Release is gone."""
         if self.metrics is not None:
             self.metrics.forget(body["metadata"]["namespace"], body["metadata"]["name"])
-        try:
-            spec = ReleaseSpec.model_validate(body.get("spec") or {})
-        except Exception:  # an invalid Release never created anything beyond what it owns
+        parsed = parse_spec(body.get("spec"))
+        if isinstance(parsed, SpecProblem):  # an invalid Release never created anything beyond what it owns
             return
+        spec = parsed.spec
         if spec.deletion_policy != "Retain":
             return
-        status = ReleaseStatus.model_validate(body.get("status") or {})
-        if status.stable is None:
+        read = parse_status(body.get("status"))
+        if read.newer is not None or read.status.stable is None:
             return
+        status = read.status
         ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
         intent = traffic_intent(status.model_copy(update={"rollout": None, "canary": None}))
         assert intent is not None

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from ripcord.api.models import GROUP, KIND, PLURAL, VERSION, ReleaseSpec, ReleaseStatus
+from ripcord.api.models import GROUP, KIND, PLURAL, RELEASE_NAME_MAX, RELEASE_NAME_PATTERN, VERSION, ReleaseSpec, \
+    ReleaseStatus
 
 _KEEP = {"type", "properties", "items", "required", "enum", "default", "description", "minimum",
          "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
@@ -108,7 +109,10 @@ def crd() -> dict[str, Any]:
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
-            "metadata": {"type": "object"},
+            "metadata": {"type": "object", "properties": {"name": {
+                "type": "string", "maxLength": RELEASE_NAME_MAX, "pattern": RELEASE_NAME_PATTERN,
+                "description": f"a DNS-1035 label of at most {RELEASE_NAME_MAX} characters, so every name derived "
+                               "from it is valid and whole (ripcord.api.models.RELEASE_NAME_MAX)"}}},
             "spec": spec,
             "status": status,
         },

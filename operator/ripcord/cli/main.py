@@ -58,6 +58,8 @@ def build_reconciler(api_client: Any, config_path: Optional[str]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ripcord.kube import safejson
+    safejson.install()  # before anything decodes: one deep object must not stop the watch (docs/reliability.md)
     import kopf
     kopf.configure(verbose=args.verbose,
                    log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN)

@@ -1,0 +1,165 @@
+"""A JSON decoder that one object cannot recurse to death, and its installation into Kopf and the client.
+
+The API server stores objects nested far deeper than Python's recursion limit (a
+Release with a value 1,200 levels deep inside ``spec.template``, 8 kB of JSON).
+``json.loads`` raises RecursionError on it; inside Kopf's watch stream that ends the
+operator, so one Release could leave every Release in the cluster unmanaged.
+
+:func:`loads` decodes with ``json.loads`` and, when that recurses too deep, again with
+ijson's iterative parser (yajl, in C): in both cases every subtree nested deeper than
+:data:`~ripcord.api.limits.MAX_DECODE_DEPTH` levels is replaced by the string
+:data:`~ripcord.api.limits.TOO_DEEP`. The object still arrives, so its own reconcile can
+turn the marker into an ``InvalidSpec`` naming the field (:mod:`ripcord.api.validation`),
+and nothing downstream sees a depth it cannot handle.
+
+:func:`install` puts :func:`loads` where Kopf and the Kubernetes client decode: Kopf's
+watch stream (``json.loads`` per event line), Kopf's GET/PATCH/... responses (aiohttp's
+``response.json()``, lists included), and ``kubernetes.client.ApiClient.deserialize``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Union
+
+import ijson
+
+from ripcord.api.limits import MAX_DECODE_DEPTH, TOO_DEEP
+
+__all__ = ["loads", "cut_deep", "install", "installed"]
+
+_Container = Union[dict[str, Any], list[Any]]
+
+
+def loads(text: Union[str, bytes, bytearray], max_depth: int = MAX_DECODE_DEPTH) -> Any:
+    """``json.loads`` that never raises RecursionError; subtrees deeper than ``max_depth`` become TOO_DEEP.
+
+    Invalid JSON raises ``json.JSONDecodeError`` (a ValueError), as ``json.loads`` does.
+    Depth counts containers from the root: the root object or list is level 1.
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return _iterative(text, max_depth)
+    return cut_deep(value, max_depth)
+
+
+def cut_deep(value: Any, max_depth: int = MAX_DECODE_DEPTH) -> Any:
+    """``value`` with every container nested deeper than ``max_depth`` replaced by TOO_DEEP (in place)."""
+    if not isinstance(value, (dict, list)):
+        return value
+    if max_depth < 1:
+        return TOO_DEEP
+    stack: list[tuple[_Container, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in list(items):
+            if isinstance(child, (dict, list)):
+                if depth >= max_depth:
+                    node[key] = TOO_DEEP  # type: ignore[index]
+                else:
+                    stack.append((child, depth + 1))
+    return value
+
+
+def _iterative(text: Union[str, bytes, bytearray], max_depth: int) -> Any:
+    """Build the value from ijson's flat events, skipping what lies deeper than ``max_depth``."""
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    stack: list[_Container] = []
+    keys: list[Any] = []  # the pending map key per open map (None for lists)
+    skipping = 0  # containers opened below the cut, still open
+    root: Any = None
+    done = False
+
+    def attach(value: Any) -> None:
+        nonlocal root, done
+        if not stack:
+            root, done = value, True
+            return
+        parent = stack[-1]
+        if isinstance(parent, dict):
+            parent[keys[-1]] = value
+        else:
+            parent.append(value)
+
+    try:
+        for event, value in ijson.basic_parse(data, use_float=True):
+            if skipping:
+                if event in ("start_map", "start_array"):
+                    skipping += 1
+                elif event in ("end_map", "end_array"):
+                    skipping -= 1
+                continue
+            if event in ("start_map", "start_array"):
+                if len(stack) >= max_depth:
+                    attach(TOO_DEEP)
+                    skipping = 1
+                    continue
+                container: _Container = {} if event == "start_map" else []
+                attach(container)
+                stack.append(container)
+                keys.append(None)
+            elif event in ("end_map", "end_array"):
+                stack.pop()
+                keys.pop()
+                if not stack:
+                    done = True
+            elif event == "map_key":
+                keys[-1] = value
+            else:
+                attach(value)
+    except ijson.JSONError as exc:
+        raise json.JSONDecodeError(f"invalid JSON: {exc}", data.decode("utf-8", "replace")[:200], 0) from None
+    if not done:
+        raise json.JSONDecodeError("invalid JSON: no value", "", 0)
+    return root
+
+
+class _SafeJson:
+    """Stands in for the ``json`` module inside the modules patched: ``loads`` is ours, the rest is json's."""
+
+    loads = staticmethod(loads)
+    dumps = staticmethod(json.dumps)
+    JSONDecodeError = json.JSONDecodeError
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+
+_installed = False
+
+
+def installed() -> bool:
+    return _installed
+
+
+def install() -> None:
+    """Decode every Kopf and Kubernetes-client response with :func:`loads`. Idempotent.
+
+    Three places, each an explicit replacement of one name in one module:
+
+    * ``kopf._cogs.clients.api.json``: the watch stream's ``json.loads`` per event;
+    * ``kopf._cogs.clients.api.request``: wrapped so the response's ``.json()`` decodes with
+      :func:`loads` (Kopf's GET, list, PATCH, POST, DELETE all read through it);
+    * ``kubernetes.client.api_client.json``: ``ApiClient.deserialize``'s ``json.loads``.
+    """
+    global _installed
+    if _installed:
+        return
+    from kopf._cogs.clients import api as kopf_api
+    from kubernetes.client import api_client as kube_api_client
+
+    shim = _SafeJson()
+    kopf_api.json = shim  # type: ignore[assignment]
+    kube_api_client.json = shim  # type: ignore[assignment]
+    original_request = kopf_api.request
+
+    @functools.wraps(original_request)
+    async def request(*args: Any, **kwargs: Any) -> Any:
+        response = await original_request(*args, **kwargs)
+        response.json = functools.partial(response.json, loads=loads)
+        return response
+
+    kopf_api.request = request  # type: ignore[assignment]
+    _installed = True
