@@ -91,7 +91,8 @@ class Model(BaseModel):
         Empty strings are left out because the sandbox's 1.20 API server decodes "" in a
         custom resource as null and then rejects it against a string schema.
         """
-        return _drop_empty(self.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        wired: dict[str, Any] = _drop_empty(self.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        return wired
 
 
 def _drop_empty(value: Any) -> Any:
@@ -310,6 +311,7 @@ class AnalysisSpec(Model):
 
 
 WebhookEvent = Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]
+DEFAULT_EVENTS: tuple[WebhookEvent, ...] = ("rollback", "promotion", "stall")
 
 
 class WebhookSpec(Model):
@@ -317,7 +319,7 @@ class WebhookSpec(Model):
     url: str = Field(..., min_length=1, max_length=2048, description="must be listed in the operator's configuration")
     type: Literal["generic", "slack"] = "generic"
     events: list[WebhookEvent] = Field(
-        default_factory=lambda: ["rollback", "promotion", "stall"], min_length=1, max_length=5,
+        default_factory=lambda: list(DEFAULT_EVENTS), min_length=1, max_length=5,
         description="which events are sent (default rollback, promotion, stall); at least one")
     secret_ref: Optional[str] = Name(default=None, description="Secret with a `token` key sent as a bearer token")
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Union
+from typing import Any, Awaitable, Callable, Union
 
 import ijson
 
 from ripcord.api.limits import MAX_DECODE_DEPTH, TOO_DEEP
 
-__all__ = ["loads", "cut_deep", "install", "installed"]
+__all__ = ["loads", "cut_deep", "install", "installed", "wrap_request"]
 
 _Container = Union[dict[str, Any], list[Any]]
 
@@ -53,13 +53,20 @@ def cut_deep(value: Any, max_depth: int = MAX_DECODE_DEPTH) -> Any:
     stack: list[tuple[_Container, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, child in list(items):
-            if isinstance(child, (dict, list)):
-                if depth >= max_depth:
-                    node[key] = TOO_DEEP  # type: ignore[index]
-                else:
-                    stack.append((child, depth + 1))
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if isinstance(child, (dict, list)):
+                    if depth >= max_depth:
+                        node[key] = TOO_DEEP  # replacing a value keeps the dict's size: safe while iterating
+                    else:
+                        stack.append((child, depth + 1))
+        else:
+            for index, child in enumerate(node):
+                if isinstance(child, (dict, list)):
+                    if depth >= max_depth:
+                        node[index] = TOO_DEEP
+                    else:
+                        stack.append((child, depth + 1))
     return value
 
 
@@ -143,6 +150,9 @@ def install() -> None:
     * ``kopf._cogs.clients.api.request``: wrapped so the response's ``.json()`` decodes with
       :func:`loads` (Kopf's GET, list, PATCH, POST, DELETE all read through it);
     * ``kubernetes.client.api_client.json``: ``ApiClient.deserialize``'s ``json.loads``.
+
+    A Kopf or client version without those names fails here, at startup, rather than
+    leaving the operator unprotected.
     """
     global _installed
     if _installed:
@@ -150,16 +160,23 @@ def install() -> None:
     from kopf._cogs.clients import api as kopf_api
     from kubernetes.client import api_client as kube_api_client
 
+    for module, name in ((kopf_api, "json"), (kopf_api, "request"), (kopf_api, "stream"),
+                         (kube_api_client, "json")):
+        if not hasattr(module, name):
+            raise RuntimeError(f"cannot install the safe JSON decoder: {module.__name__}.{name} is gone "
+                               "(a Kopf or kubernetes client upgrade?); see ripcord.kube.safejson")
     shim = _SafeJson()
-    kopf_api.json = shim  # type: ignore[assignment]
-    kube_api_client.json = shim  # type: ignore[assignment]
-    original_request = kopf_api.request
+    setattr(kopf_api, "json", shim)  # noqa: B010 - the patched names are not part of either module's API
+    setattr(kube_api_client, "json", shim)  # noqa: B010
+    setattr(kopf_api, "request", wrap_request(kopf_api.request))  # noqa: B010
+    _installed = True
 
-    @functools.wraps(original_request)
+
+def wrap_request(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``original`` (Kopf's ``request``) whose response's ``.json()`` decodes with :func:`loads`."""
+    @functools.wraps(original)
     async def request(*args: Any, **kwargs: Any) -> Any:
-        response = await original_request(*args, **kwargs)
+        response = await original(*args, **kwargs)
         response.json = functools.partial(response.json, loads=loads)
         return response
-
-    kopf_api.request = request  # type: ignore[assignment]
-    _installed = True
+    return request
