@@ -83,7 +83,10 @@ def _camel(name: str) -> str:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="forbid", allow_inf_nan=False)
+    """Spec models are strict: no type coercion ("3" is not 3, 1 is not true), as the CRD schema says."""
+
+    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="forbid", allow_inf_nan=False,
+                              strict=True)
 
     def wire(self) -> dict[str, Any]:
         """The object as the API server gets it: camelCase, no nulls, no empty strings.
@@ -473,7 +476,7 @@ class StatusModel(Model):
     """Status models ignore unknown fields (a newer Ripcord's) and check every assignment."""
 
     model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="ignore", allow_inf_nan=False,
-                              validate_assignment=True)
+                              validate_assignment=True, strict=False)
 
 
 class Condition(StatusModel):
