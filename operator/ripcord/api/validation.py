@@ -21,8 +21,10 @@ from pydantic import ValidationError
 
 from ripcord.api.limits import MAX_DECODE_DEPTH, SPEC_PROBLEM_MAX, SPEC_PROBLEM_MAX_PROBLEMS, TOO_DEEP, bounded
 from ripcord.api.models import RELEASE_NAME_MAX, RELEASE_NAME_PATTERN, ReleaseSpec
+from ripcord.api.podtemplate import MAX_LIST
 
 MAX_SPEC_DEPTH = MAX_DECODE_DEPTH - 2  # the decoder counts from the object's root, the spec is one level down
+MAX_LIST_ITEMS = MAX_LIST  # no list in a spec may be longer (the schema's are far shorter; the template's too)
 _PATH_SHOWN = 12  # path elements shown before the path of a too-deep value is cut short
 
 
@@ -57,8 +59,8 @@ def parse_spec(raw: Any, name: Optional[str] = None) -> Union[ParsedSpec, SpecPr
         return SpecProblem.of(problems + [("spec", "is missing")])
     if not isinstance(raw, Mapping):
         return SpecProblem.of(problems + [("spec", f"must be an object, not {_kind(raw)}")])
-    if (deep := too_deep_path(raw, "spec", MAX_SPEC_DEPTH)) is not None:
-        return SpecProblem.of(problems + [(deep, f"is nested deeper than {MAX_SPEC_DEPTH} levels")])
+    if (shape := shape_problem(raw, "spec", MAX_SPEC_DEPTH)) is not None:
+        return SpecProblem.of(problems + [shape])
     try:
         spec = ReleaseSpec.model_validate(raw)
     except ValidationError as exc:
@@ -110,18 +112,28 @@ def _kind(value: Any) -> str:
 
 
 def too_deep_path(value: Any, root: str, max_depth: int) -> Optional[str]:
-    """The path of the first value the decoder cut, or nested deeper than ``max_depth``; else None.
+    """The path of the first value the decoder cut, or nested deeper than ``max_depth``; else None."""
+    found = shape_problem(value, root, max_depth)
+    return found[0] if found is not None and found[1].startswith("is nested") else None
 
-    Iterative: the input may be deeper than Python can recurse. ``root`` names ``value``.
+
+def shape_problem(value: Any, root: str, max_depth: int, max_items: int = MAX_LIST_ITEMS) -> Optional[tuple[str, str]]:
+    """(path, what) of the first value the decoder cut, nested deeper than ``max_depth``, or a list
+    longer than ``max_items``; else None.
+
+    Iterative (the input may be deeper than Python can recurse) and cheap, so that neither
+    pydantic nor anything after it sees such a value. ``root`` names ``value``.
     """
     stack: list[tuple[Any, tuple[Any, ...]]] = [(value, (root,))]
     while stack:
         node, loc = stack.pop()
         if node == TOO_DEEP:
-            return _short_path(loc)
+            return _short_path(loc), f"is nested deeper than {max_depth} levels"
         if isinstance(node, (dict, list)):
             if len(loc) > max_depth:
-                return _short_path(loc)
+                return _short_path(loc), f"is nested deeper than {max_depth} levels"
+            if isinstance(node, list) and len(node) > max_items:
+                return _short_path(loc), f"has {len(node)} items; at most {max_items}"
             items = node.items() if isinstance(node, dict) else enumerate(node)
             stack.extend((child, (*loc, key)) for key, child in reversed(list(items)))
     return None

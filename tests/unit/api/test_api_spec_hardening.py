@@ -261,3 +261,8 @@ def test_an_accepted_spec_round_trips_through_its_wire_form() -> None:
         {"name": "c", "type": "custom", "query": "up", "max": 1, "judge": "threshold"}]},
         notifications=[{"name": "team", "url": "https://hooks.example.com/x"}]))
     assert accepted(spec.wire()) == spec
+
+
+def test_a_huge_list_is_refused_before_any_item_is_validated() -> None:
+    p = problem(valid(service={"ports": [{"name": f"p{i}", "port": 1 + i % 65535} for i in range(20_000)]}))
+    assert p.message == "spec.service.ports: has 20000 items; at most 1000"
