@@ -254,10 +254,27 @@ def unknown_field(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
     return spec, "invalid", f"{_path_text(where + (key,))} <- unknown field", name
 
 
-def unknown_template_field(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
+def template_extra(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
+    """A misspelt or mistyped template field Ripcord does not read: the Kubernetes client refuses to send it."""
     container = spec["template"]["spec"]["containers"][0]
-    container[rng.choice(["imagePullPolcy", "x-note", "ports"])] = rng.choice(["odd", 5, {"a": [1, 2]}])
-    return spec, "valid", "a template field Ripcord does not read (the API server's dry run judges it)", name
+    key = rng.choice(["imagePullPolcy", "x-note", "ports", "resources"])
+    container[key] = rng.choice(["odd", 5, {"a": [1, 2]}])
+    return spec, "invalid", f"spec.template.spec.containers[0].{key} <- a misspelt or mistyped field", name
+
+
+def template_api_judged(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
+    """Typed right, wrong for Kubernetes: only the API server's dry run can say (an InvalidSpec after it)."""
+    container = spec["template"]["spec"]["containers"][0]
+    choice = rng.randrange(4)
+    if choice == 0:
+        container["name"] = "Not_A_DNS_Label"
+    elif choice == 1:
+        container["env"] = [{"name": "1 bad name", "value": "x"}]
+    elif choice == 2:
+        spec["template"]["metadata"]["labels"]["app"] = "not a label value!"
+    else:
+        spec["template"]["spec"]["restartPolicy"] = "Sometimes"
+    return spec, "valid", f"template value only the API server judges ({choice})", name
 
 
 def huge_string(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
@@ -435,7 +452,8 @@ def unchanged(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
 
 CATEGORIES: dict[str, Callable[[random.Random, dict[str, Any], str], Made]] = {
     "valid": unchanged, "odd-valid": odd_valid, "wrong-type": wrong_type, "null": null_value,
-    "unknown-field": unknown_field, "unknown-template-field": unknown_template_field, "huge-string": huge_string,
+    "unknown-field": unknown_field, "template-extra": template_extra, "template-api-judged": template_api_judged,
+    "huge-string": huge_string,
     "huge-list": huge_list, "huge-number": huge_number, "deep": deep_value, "unicode": unicode_text,
     "bad-duration": bad_duration, "template-shape": template_shape, "cross-field": cross_field,
     "no-source": no_source, "not-an-object": not_an_object, "bad-name": bad_name, "collision": collision,

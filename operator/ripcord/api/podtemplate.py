@@ -4,8 +4,10 @@
 so the API server stores ``template.metadata: "web"`` or ``template.spec.volumes: ["junk"]``.
 Ripcord reads labels and annotations (it adds its own), and the ConfigMaps and Secrets the
 pods use (they are part of the template hash): those parts are checked here, with their
-types, before anything uses the template. Everything else is left to the API server, which
-Ripcord asks with a dry run before it creates a Deployment from the template.
+types, before anything uses the template. The whole template is then checked the way the
+Kubernetes client checks what it sends; what the API server alone can judge (names,
+values, references) it judges in the dry run Ripcord asks for before it creates a
+Deployment from the template.
 """
 from __future__ import annotations
 
@@ -85,5 +87,23 @@ class PodTemplate(_Part):
 
 
 def check_pod_template(template: Mapping[str, Any]) -> PodTemplate:
-    """The template's typed view; a pydantic ValidationError names the field (``spec.volumes.0``) when it is wrong."""
-    return PodTemplate.model_validate(template)
+    """The template's typed view; a pydantic ValidationError names the field (``spec.volumes.0``) when it is wrong.
+
+    Two checks: the parts Ripcord reads (these models), and the whole template as the
+    Kubernetes client will send it. The client (kubernetes >= 37) validates every request
+    body against its own models before sending, so a template it refuses (an unknown
+    field, ``ports`` given as a map, a quantity given as a number) could never become a
+    Deployment: it raised in every reconcile. Here it becomes an InvalidSpec naming the field.
+    """
+    typed = PodTemplate.model_validate(template)
+    client_model = _client_pod_template_model()
+    if client_model is not None:
+        client_model.model_validate(template)
+    return typed
+
+
+def _client_pod_template_model() -> Optional[Any]:
+    """The kubernetes client's V1PodTemplateSpec when it validates what it sends (pydantic models), else None."""
+    from kubernetes import client
+    model = getattr(client, "V1PodTemplateSpec", None)
+    return model if model is not None and hasattr(model, "model_validate") else None

@@ -255,6 +255,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     args = build_parser().parse_args(argv)
+    from ripcord.kube import safejson
+    safejson.install_client()  # a Release nested deeper than Python can recurse must not break `get`/`history`
     import urllib3
     from kubernetes.client.rest import ApiException
 

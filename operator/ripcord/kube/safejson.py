@@ -26,7 +26,7 @@ import ijson
 
 from ripcord.api.limits import MAX_DECODE_DEPTH, TOO_DEEP
 
-__all__ = ["loads", "cut_deep", "install", "installed", "wrap_request"]
+__all__ = ["loads", "cut_deep", "install", "install_client", "install_kopf", "installed", "wrap_request"]
 
 _Container = Union[dict[str, Any], list[Any]]
 
@@ -134,42 +134,56 @@ class _SafeJson:
         return getattr(json, name)
 
 
-_installed = False
+_installed: set[str] = set()
 
 
 def installed() -> bool:
-    return _installed
+    return {"kopf", "client"} <= _installed
 
 
 def install() -> None:
-    """Decode every Kopf and Kubernetes-client response with :func:`loads`. Idempotent.
+    """Decode every Kopf and Kubernetes-client response with :func:`loads` (``ripcord run``). Idempotent."""
+    install_client()
+    install_kopf()
 
-    Three places, each an explicit replacement of one name in one module:
 
-    * ``kopf._cogs.clients.api.json``: the watch stream's ``json.loads`` per event;
-    * ``kopf._cogs.clients.api.request``: wrapped so the response's ``.json()`` decodes with
-      :func:`loads` (Kopf's GET, list, PATCH, POST, DELETE all read through it);
-    * ``kubernetes.client.api_client.json``: ``ApiClient.deserialize``'s ``json.loads``.
+def install_client() -> None:
+    """``kubernetes.client.api_client.json``: ``ApiClient.deserialize``'s ``json.loads``. Idempotent.
 
-    A Kopf or client version without those names fails here, at startup, rather than
-    leaving the operator unprotected.
+    Enough for a process that uses the client only (the kubectl plugin, the tests, the benchmarks).
     """
-    global _installed
-    if _installed:
+    if "client" in _installed:
+        return
+    from kubernetes.client import api_client as kube_api_client
+    _require(kube_api_client, "json")
+    setattr(kube_api_client, "json", _SafeJson())  # noqa: B010 - the patched name is not the module's API
+    _installed.add("client")
+
+
+def install_kopf() -> None:
+    """Kopf's decoding: two explicit replacements of one name each in ``kopf._cogs.clients.api``. Idempotent.
+
+    * ``json``: the watch stream's ``json.loads`` per event line;
+    * ``request``: wrapped so the response's ``.json()`` decodes with :func:`loads` (Kopf's
+      GET, list, PATCH, POST and DELETE all read through it).
+
+    A Kopf version without those names fails here, at startup, rather than leaving the
+    operator unprotected.
+    """
+    if "kopf" in _installed:
         return
     from kopf._cogs.clients import api as kopf_api
-    from kubernetes.client import api_client as kube_api_client
-
-    for module, name in ((kopf_api, "json"), (kopf_api, "request"), (kopf_api, "stream"),
-                         (kube_api_client, "json")):
-        if not hasattr(module, name):
-            raise RuntimeError(f"cannot install the safe JSON decoder: {module.__name__}.{name} is gone "
-                               "(a Kopf or kubernetes client upgrade?); see ripcord.kube.safejson")
-    shim = _SafeJson()
-    setattr(kopf_api, "json", shim)  # noqa: B010 - the patched names are not part of either module's API
-    setattr(kube_api_client, "json", shim)  # noqa: B010
+    for name in ("json", "request", "stream"):
+        _require(kopf_api, name)
+    setattr(kopf_api, "json", _SafeJson())  # noqa: B010
     setattr(kopf_api, "request", wrap_request(kopf_api.request))  # noqa: B010
-    _installed = True
+    _installed.add("kopf")
+
+
+def _require(module: Any, name: str) -> None:
+    if not hasattr(module, name):
+        raise RuntimeError(f"cannot install the safe JSON decoder: {module.__name__}.{name} is gone "
+                           "(a Kopf or kubernetes client upgrade?); see ripcord.kube.safejson")
 
 
 def wrap_request(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:

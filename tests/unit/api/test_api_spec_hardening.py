@@ -69,9 +69,23 @@ def test_a_template_of_the_wrong_shape_names_the_field(template: dict[str, Any],
     assert problem(with_template(**template)).path == path
 
 
-def test_template_fields_ripcord_does_not_read_are_left_to_the_api_server() -> None:
-    spec = accepted(with_template(spec={"containers": [dict(CONTAINER, ports="odd")], "hostNetwork": "maybe"}))
-    assert spec.template is not None and spec.template["spec"]["hostNetwork"] == "maybe"
+@pytest.mark.parametrize("container,path", [
+    (dict(CONTAINER, ports={"http": 8080}), "spec.template.spec.containers[0].ports"),
+    (dict(CONTAINER, imagePullPolcy="Always"), "spec.template.spec.containers[0].imagePullPolcy"),
+    (dict(CONTAINER, resources={"limits": {"cpu": 1}}), "spec.template.spec.containers[0].resources.limits.cpu"),
+])
+def test_template_fields_the_kubernetes_client_would_refuse_to_send_are_named(container: dict[str, Any],
+                                                                             path: str) -> None:
+    """The client validates request bodies: these raised in every reconcile, at the dry run or the create."""
+    p = problem(with_template(spec={"containers": [container]}))
+    assert p.path == path
+
+
+def test_template_values_only_the_api_server_judges_are_left_to_its_dry_run() -> None:
+    spec = accepted(with_template(metadata={"labels": {"app": "not a label value!"}},
+                                  spec={"containers": [dict(CONTAINER, name="Not_A_DNS_Label")],
+                                        "restartPolicy": "Sometimes"}))
+    assert spec.template is not None and spec.template["spec"]["restartPolicy"] == "Sometimes"
 
 
 # ------------------------------------------------------------- depth and the decoder's marker
