@@ -112,7 +112,7 @@ def verdict(release: Mapping[str, Any]) -> Verdict:
     generation = (release.get("metadata") or {}).get("generation")
     if not status.get("phase") or status.get("observedGeneration") != generation:
         return Verdict("pending")
-    stalled = next((c for c in status.get("conditions") or [] if c.get("type") == "Stalled"), {})
+    stalled: Mapping[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Stalled"), {})
     if status["phase"] == "InvalidSpec":
         return Verdict("invalid", str(stalled.get("reason") or ""), str(stalled.get("message") or status.get("message")))
     return Verdict("accepted", str(status["phase"]))
@@ -220,8 +220,10 @@ class FuzzRun:
         from sandbox.releases import Releases
         self.sb, self.ns, self.workdir = sb, ns, workdir
         self.api = sb.api_client()
-        self.core, self.apps = client.CoreV1Api(self.api), client.AppsV1Api(self.api)
-        self.custom = client.CustomObjectsApi(self.api)
+        # Any: the bench sends and reads plain dicts; the client's models would check them first
+        self.core: Any = client.CoreV1Api(self.api)
+        self.apps: Any = client.AppsV1Api(self.api)
+        self.custom: Any = client.CustomObjectsApi(self.api)
         self.releases = Releases(self.api, ns)
         self.healthy_deadline_s = healthy_deadline_s
         self.operator: Any = None
@@ -248,7 +250,7 @@ class FuzzRun:
                 self.core.delete_namespace(self.ns)
 
     def _sa_ready(self) -> bool:
-        from kubernetes.client.rest import ApiException
+        from kubernetes.client.exceptions import ApiException
         try:
             return bool(self.core.read_namespaced_service_account("default", self.ns).secrets)
         except ApiException as exc:
@@ -302,7 +304,9 @@ class FuzzRun:
         tally = Tally()
         pending = list(cases)
         while pending:
-            now, later, names = [], [], set()
+            now: list[FuzzCase] = []
+            later: list[FuzzCase] = []
+            names: set[str] = set()
             for case in pending:
                 (later if case.name in names or len(now) >= batch else now).append(case)
                 names.add(case.name)
@@ -381,7 +385,7 @@ class FuzzRun:
             time.sleep(1.0)
 
     def _delete(self, names: list[str]) -> set[str]:
-        from kubernetes.client.rest import ApiException
+        from kubernetes.client.exceptions import ApiException
         for name in names:
             with contextlib.suppress(ApiException):
                 self.custom.delete_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, name,

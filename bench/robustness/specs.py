@@ -286,12 +286,13 @@ def huge_string(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
 
 
 def huge_list(rng: random.Random, spec: dict[str, Any], name: str) -> Made:
-    path, items = rng.choice([
+    makers: list[tuple[Path, Callable[[int], list[Any]]]] = [
         (("steps",), lambda n: [1 + i % 99 for i in range(n)]),
         (("analysis", "metrics"), lambda n: [{"name": f"m{i}"} for i in range(n)]),
         (("notifications",), lambda n: [{"name": f"h{i}", "url": HOOK_URL} for i in range(n)]),
         (("service", "ports"), lambda n: [{"name": f"p{i}", "port": 1 + i} for i in range(n)]),
-    ])
+    ]
+    path, items = rng.choice(makers)
     n = rng.choice([51, 1000, 20_000])
     for key in ("stepWeight", "maxWeight"):
         spec.pop(key, None)
