@@ -15,7 +15,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ripcord.actuate.kube import Actuator
-from ripcord.api.models import GROUP, PLURAL, VERSION, ReleaseSpec
+from ripcord.api.models import GROUP, PLURAL, SLOTS, VERSION, ReleaseSpec
 from ripcord.api.status import parse_status
 from ripcord.api.validation import SpecProblem, parse_spec
 from ripcord.engine.decide import decide, traffic_intent
@@ -96,10 +96,9 @@ class Reconciler:
         spec = parsed.spec
         if spec.deletion_policy != "Retain":
             return
-        read = parse_status(body.get("status"))
-        if read.newer is not None or read.status.stable is None:
+        status = parse_status(body.get("status")).status  # even one a newer Ripcord wrote: keep the app serving
+        if status.stable is None or status.stable.slot not in SLOTS:
             return
-        status = read.status
         ns, name = body["metadata"]["namespace"], body["metadata"]["name"]
         intent = traffic_intent(status.model_copy(update={"rollout": None, "canary": None}))
         assert intent is not None
