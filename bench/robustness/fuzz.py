@@ -312,6 +312,9 @@ class FuzzRun:
                 names.add(case.name)
             self._batch(now, tally, verdict_s, before)
             pending = later
+            print(f"[fuzz] {tally.specs}/{len(cases)} applied: {tally.schema_rejected} refused by the schema, "
+                  f"{tally.invalid_spec} InvalidSpec, {tally.accepted} accepted; healthy rollouts "
+                  f"{healthy.on_time}/{healthy.rollouts}", flush=True)
         stop.set()
         roller.join(timeout=self.healthy_deadline_s + 30)
         tally.foreign |= self._foreign(before)

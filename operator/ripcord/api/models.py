@@ -398,7 +398,7 @@ class ReleaseSpec(Model):
     @model_validator(mode="after")
     def _one_source(self) -> "ReleaseSpec":
         if self.template is None and self.workload_ref is None:
-            raise ValueError("either template or workloadRef is required")
+            raise field_problem(("template",), "either template or workloadRef is required")
         if self.steps is not None and (self.step_weight is not None or self.max_weight is not None):
             raise field_problem(("steps",), "give steps or stepWeight/maxWeight, not both")
         if self.max_weight is not None and self.step_weight is None:
