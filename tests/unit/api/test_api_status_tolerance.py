@@ -125,3 +125,24 @@ def test_the_message_is_bounded() -> None:
     raw["history"] = [{"id": i, "outcome": "x" * 5000} for i in range(20)]
     parsed = parse_status(raw)
     assert parsed.newer is not None and len(parsed.newer) <= limits.SPEC_PROBLEM_MAX
+
+
+def test_the_engine_stops_acting_and_keeps_the_newer_status_as_it_was() -> None:
+    """The call observe makes: a newer status is an Observed with spec_error_reason NewerStatus."""
+    from ripcord.engine.decide import decide
+    from ripcord.engine.observed import Observed
+    from tests.unit.api.status_samples import NOW
+
+    raw = status()
+    raw["rollout"]["state"] = "Mirroring"
+    raw["history"][1]["outcome"] = "Quarantined"
+    parsed = parse_status(raw)
+    assert parsed.newer is not None
+    plan = decide(Observed(name="web", namespace="shop", now=NOW, generation=3, status=parsed.status, spec=None,
+                           spec_error=parsed.newer, spec_error_reason="NewerStatus"))
+    assert plan.act is False and plan.slots == () and plan.traffic is None
+    stalled = next(c for c in plan.status.conditions if c.type == "Stalled")
+    assert (stalled.status, stalled.reason) == ("True", "NewerStatus") and stalled.message == parsed.newer
+    wire = plan.status.wire()
+    assert wire["rollout"] == raw["rollout"] and wire["history"] == raw["history"], "nothing of it is lost"
+    assert [e.reason for e in plan.events] == ["NewerStatus"]
