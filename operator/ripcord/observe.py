@@ -14,11 +14,11 @@ from typing import Any, Callable, Mapping, Optional, Protocol
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from pydantic import ValidationError
-
 from ripcord.analysis import health
 from ripcord.api.models import ReleaseSpec, ReleaseStatus
+from ripcord.api.status import parse_status
 from ripcord.api.template import template_hash
+from ripcord.api.validation import SpecProblem, parse_spec
 from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, SLOT_LABEL, SLOTS, VERSION_ANNOTATION,
                               TrafficIntent, action_annotation, app_service_name, controller_uid, deployment_name,
                               other_slot, slot_service_name)
@@ -43,14 +43,6 @@ class Checker(Protocol):
               version: str) -> Optional[str]: ...
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "spec"
-        parts.append(f"spec.{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 class PlainHasher:
     """Hashes templates that reference no ConfigMap or Secret (tests, tools)."""
 
@@ -73,13 +65,16 @@ class Observer:
     def observe(self, release: Mapping[str, Any], now: dt.datetime, delivered: frozenset[str] = frozenset()) -> Observed:
         meta = release["metadata"]
         ns, name = meta["namespace"], meta["name"]
-        status = ReleaseStatus.model_validate(release.get("status") or {})
+        parsed_status = parse_status(release.get("status"))
+        status = parsed_status.status
         base = dict(name=name, namespace=ns, now=now, generation=int(meta.get("generation") or 0), status=status,
                     deleting=bool(meta.get("deletionTimestamp")), delivered=delivered)
-        try:
-            spec = ReleaseSpec.model_validate(release.get("spec") or {})
-        except ValidationError as exc:
-            return Observed(**base, spec=None, spec_error=describe_validation_error(exc))
+        if parsed_status.newer is not None:
+            return Observed(**base, spec=None, spec_error=parsed_status.newer, spec_error_reason="NewerStatus")
+        parsed = parse_spec(release.get("spec"), name)
+        if isinstance(parsed, SpecProblem):
+            return Observed(**base, spec=None, spec_error=parsed.message)
+        spec = parsed.spec
         if self.check_spec is not None and (problem := self.check_spec(ns, spec)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
 

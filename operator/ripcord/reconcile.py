@@ -22,6 +22,7 @@ from ripcord import logs
 from ripcord.actuate.kube import Actuator, CollisionFound
 from ripcord.api.conditions import set_condition
 from ripcord.api.models import OutboxItem, ReleaseSpec, ReleaseStatus
+from ripcord.api.status import parse_status
 from ripcord.contract import FINALIZER
 from ripcord.engine.decide import decide
 from ripcord.engine.observed import Collision
@@ -109,7 +110,7 @@ class Reconciler:
             delivered = frozenset(self._delivered.get(key, ()))
         obs = self.observer.observe(body, self.clock(), delivered)
         plan = decide(obs)
-        old = ReleaseStatus.model_validate(body.get("status") or {}).wire()
+        old = parse_status(body.get("status")).status.wire()
         new = plan.status.wire()
         logs.bind(rollout=logs.rollout_of(new))
         self._clear_error(key, new, obs.generation)
@@ -220,10 +221,7 @@ class Reconciler:
         body = self.release(ns, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return
-        try:
-            status = ReleaseStatus.model_validate(body.get("status") or {})
-        except Exception:  # noqa: BLE001 - a status this version cannot read: the condition still goes on
-            status = ReleaseStatus()
+        status = parse_status(body.get("status")).status
         set_condition(status.conditions, "ReconcileError", "True", "ReconcileFailed",
                       f"the last reconcile failed ({text}); retrying with back-off", self.clock(),
                       int(body["metadata"].get("generation") or 0))

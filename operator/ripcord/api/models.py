@@ -3,28 +3,76 @@
 These models are the one source of truth: `ripcord.api.crd` generates the CRD's
 OpenAPI schema from them (`crds/release.yaml` is that output, committed, and a test
 checks they agree). Field names are the wire names (camelCase) through aliases.
+
+The spec is strict: every string has a length bound, every list a size bound, names
+follow the patterns Kubernetes checks them against, and every rule the schema can say
+is in the schema, so most bad input is refused at ``kubectl apply``. The 1.20 API server
+has no CEL, so cross-field rules are model validators, checked again by the operator
+(:func:`ripcord.api.validation.parse_spec`), and reported with the field path.
+
+The status is tolerant: a status written by a newer Ripcord (unknown fields, enum values
+this version does not know) still parses (:mod:`ripcord.api.status`), and every text in
+it is cut to the API's limits when the model is built or assigned.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Callable, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, \
+    WithJsonSchema, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from ripcord.api.limits import BOUND_TEXT_MAX, CONDITION_MESSAGE_MAX, CONDITION_REASON_MAX, CONDITIONS_MAX, \
+    EVENT_MESSAGE_MAX, HISTORY_MAX, METRIC_RESULTS_MAX, OUTBOX_MAX, RESTARTS_TRACKED_MAX, REASON_MESSAGE_MAX, SHORT_TEXT_MAX, STATUS_MESSAGE_MAX, \
+    TIMELINE_MAX, TIMELINE_MESSAGE_MAX, bounded
 from ripcord.contract import GROUP, KIND, PLURAL, VERSION
 
 __all__ = ["GROUP", "KIND", "PLURAL", "VERSION"]  # re-exported: the CRD module and older callers name them here
 
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+# ------------------------------------------------------------------------- names
+
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+PROM_METRIC_PREFIX = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+
+SLOT_SUFFIXES = ("-a", "-b")
+GENERATED_NAME_PREFIX_MAX = 58  # the API server keeps 58 characters of a generateName, then adds 5 random
+POD_TEMPLATE_HASH_MAX = 10  # a Deployment's pod-template-hash label: a uint32, encoded
+RELEASE_NAME_MAX = GENERATED_NAME_PREFIX_MAX - len("-a-") - POD_TEMPLATE_HASH_MAX - len("-")
+"""44: the longest name a Release can have so every name derived from it is valid and whole.
+
+The longest derived name is a canary pod's: ``NAME-a-<pod-template-hash>-<5 random>``.
+The ReplicaSet controller asks for ``NAME-a-<hash>-`` as the pod's generateName, and the
+API server keeps only its first 58 characters; Ripcord's queries find a slot's pods by
+that whole prefix (``NAME-a-[a-z0-9]+-[a-z0-9]+``), so it must not be cut. The other
+derived names are shorter: Services and Deployments ``NAME``, ``NAME-a``, ``NAME-b``
+(DNS-1035 labels: a letter first, at most 63), the label value ``ripcord.dev/release:
+NAME`` (at most 63), the HTTPRoute ``NAME``.
+"""
+RELEASE_NAME_PATTERN = DNS1035_LABEL
+
+# --------------------------------------------------------------------- durations
+
+DURATION_PATTERN = r"^([0-9]{1,6}(\.[0-9]{1,6})?(ms|s|m|h)){1,4}$"
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(text: str) -> float:
-    """'1m30s' -> 90.0 seconds."""
-    if not re.fullmatch(DURATION_PATTERN, text):
+    """'1m30s' -> 90.0 seconds. At most 4 parts of at most 6 digits: never overflows a datetime."""
+    if not isinstance(text, str) or not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"not a duration: {text!r} (use e.g. 5s, 2m, 1h30m)")
     return sum(float(n) * _UNIT_S[u] for n, u in _DURATION_PART.findall(text))
+
+
+def format_seconds(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 def _camel(name: str) -> str:
@@ -33,7 +81,10 @@ def _camel(name: str) -> str:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="forbid")
+    """Spec models are strict: no type coercion ("3" is not 3, 1 is not true), as the CRD schema says."""
+
+    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="forbid", allow_inf_nan=False,
+                              strict=True)
 
     def wire(self) -> dict[str, Any]:
         """The object as the API server gets it: camelCase, no nulls, no empty strings.
@@ -41,7 +92,8 @@ class Model(BaseModel):
         Empty strings are left out because the sandbox's 1.20 API server decodes "" in a
         custom resource as null and then rejects it against a string schema.
         """
-        return _drop_empty(self.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        wired: dict[str, Any] = _drop_empty(self.model_dump(by_alias=True, exclude_none=True, mode="json"))
+        return wired
 
 
 def _drop_empty(value: Any) -> Any:
@@ -52,8 +104,29 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
-def Duration(default: str, description: str) -> Any:  # noqa: N802 - reads as a type
-    return Field(default, pattern=DURATION_PATTERN, description=description)
+def field_problem(loc: tuple[str | int, ...], message: str, value: Any = None) -> ValidationError:
+    """A validation error at ``loc`` (wire names, relative to the model raising it) for cross-field rules."""
+    return ValidationError.from_exception_data("ReleaseSpec", [InitErrorDetails(
+        type=PydanticCustomError("spec_rule", "{message}", {"message": message}), loc=loc, input=value)])
+
+
+def Duration(default: str, description: str, least: str, most: str) -> Any:  # noqa: N802 - reads as a type
+    """A duration field's schema: the pattern (the API server checks it), the range in the description.
+
+    The range itself is checked by :func:`within` on the field's type: a pattern cannot say it.
+    """
+    return Field(default, pattern=DURATION_PATTERN, max_length=64, description=f"{description} ({least}..{most})")
+
+
+def within(least: str, most: str) -> AfterValidator:
+    """A duration between ``least`` and ``most``, both included."""
+    low, high = parse_duration(least), parse_duration(most)
+
+    def check(value: str) -> str:
+        if not low <= parse_duration(value) <= high:
+            raise ValueError(f"{value} is out of range {least}..{most}")
+        return value
+    return AfterValidator(check)
 
 
 def Preserved(description: str) -> Any:  # noqa: N802
@@ -62,55 +135,115 @@ def Preserved(description: str) -> Any:  # noqa: N802
                  json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
 
 
+def Name(pattern: str = DNS1123_SUBDOMAIN, max_length: int = 253, description: Optional[str] = None,
+         default: Any = ...) -> Any:  # noqa: N802
+    """The name of a Kubernetes object: the pattern and length the API server checks it against."""
+    return Field(default, min_length=1, max_length=max_length, pattern=pattern, description=description)
+
+
 # ----------------------------------------------------------------------------- spec
 
 class ServicePort(Model):
-    name: str = Field("http", max_length=63)
+    name: str = Field("http", min_length=1, max_length=15, pattern=DNS1123_LABEL,
+                      description="an IANA service name: at most 15 of a-z, 0-9, '-', with a letter")
     port: int = Field(80, ge=1, le=65535)
     target_port: int = Field(8080, ge=1, le=65535, description="container port")
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
 
+    @field_validator("name")
+    @classmethod
+    def _iana_name(cls, v: str) -> str:
+        if not re.search("[a-z]", v) or "--" in v:
+            raise ValueError(f"{v!r} is not an IANA service name: it needs a letter and no '--'")
+        return v
+
 
 class ServiceSpec(Model):
-    ports: list[ServicePort] = Field(default_factory=lambda: [ServicePort()], min_length=1)
+    ports: list[ServicePort] = Field(default_factory=lambda: [ServicePort()], min_length=1, max_length=20)
+
+    @field_validator("ports")
+    @classmethod
+    def _distinct(cls, v: list[ServicePort]) -> list[ServicePort]:
+        names = [p.name for p in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"port names must be unique: {names}")
+        keys = [(p.port, p.protocol) for p in v]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"ports must be unique per protocol: {[f'{p}/{q}' for p, q in keys]}")
+        return v
 
 
 class ParentRef(Model):
-    name: str
-    namespace: Optional[str] = None
-    section_name: Optional[str] = None
+    name: str = Name(max_length=253)
+    namespace: Optional[str] = Name(DNS1123_LABEL, 63, default=None)
+    section_name: Optional[str] = Name(DNS1123_SUBDOMAIN, 253, default=None)
 
 
 class TrafficSpec(Model):
     provider: Literal["replicas", "gateway-api"] = Field(
         "replicas", description="replicas: share of ready pods behind one Service (quantised); "
         "gateway-api: HTTPRoute backendRefs weights (exact)")
-    gateway_ref: Optional[ParentRef] = Field(None, description="gateway-api: the Gateway the HTTPRoute attaches to")
-    hostnames: Optional[list[str]] = None
+    gateway_ref: Optional[ParentRef] = Field(None, description="gateway-api only: the Gateway the HTTPRoute attaches to")
+    hostnames: Optional[list[Annotated[str, Field(min_length=1, max_length=253, pattern=HOSTNAME)]]] = Field(
+        None, max_length=16, description="gateway-api only: the HTTPRoute's hostnames")
     canary_replicas: Optional[int] = Field(
-        None, ge=1, le=1000, description="gateway-api: canary pods during analysis (default: min(replicas, 3)); "
+        None, ge=1, le=1000, description="gateway-api only: canary pods during analysis (default: min(replicas, 3)); "
         "several pods at a small weight let the judge tell a regression from pod-to-pod spread")
     max_weight_drift: int = Field(
         20, ge=0, le=100, description="replicas: a WeightQuantised condition is set when the effective weight "
         "exceeds the asked weight by more than this many points")
 
+    @model_validator(mode="after")
+    def _provider_fields(self) -> "TrafficSpec":
+        if self.provider == "gateway-api":
+            if self.gateway_ref is None:
+                raise field_problem(("gatewayRef",), "is required with the gateway-api provider")
+            return self
+        for name, value in (("gatewayRef", self.gateway_ref), ("hostnames", self.hostnames),
+                            ("canaryReplicas", self.canary_replicas)):
+            if value is not None:
+                raise field_problem((name,), f"is used by the gateway-api provider only, not by {self.provider}",
+                                    value)
+        return self
+
+
+MetricName = Field(..., min_length=1, max_length=63, pattern=DNS1123_LABEL)
+
 
 class MetricSpec(Model):
-    name: str = Field(..., min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    name: str = MetricName
     type: Literal["error-rate", "latency", "custom"] = "error-rate"
     source: Literal["app", "gateway"] = Field(
         "app", description="app: the application's own metrics; gateway: the ingress/mesh's metrics "
         "(sees hangs and refused connections)")
     judge: Literal["sequential", "threshold"] = Field(
-        "sequential", description="sequential: anytime-valid comparison with stable; threshold: fixed bounds")
-    max: Optional[float] = Field(None, ge=0, description="absolute bound (error ratio 0..1, latency seconds, custom value)")
-    max_ratio: Optional[float] = Field(None, gt=0, description="bound relative to stable: canary <= maxRatio * stable")
-    quantile: float = Field(0.99, gt=0, lt=1, description="latency: the quantile bounded by max/maxRatio")
-    threshold_seconds: float = Field(0.5, gt=0, description="latency: a request slower than this is slow")
+        "sequential", description="sequential: anytime-valid comparison with stable (error-rate and latency); "
+        "threshold: fixed bounds (custom metrics always)")
+    max: Optional[float] = Field(None, ge=0, le=1e12,
+                                 description="absolute bound (error ratio 0..1, latency seconds, custom value)")
+    max_ratio: Optional[float] = Field(None, gt=0, le=1000,
+                                       description="bound relative to stable: canary <= maxRatio * stable")
+    quantile: float = Field(0.99, gt=0, lt=1, description="latency only: the quantile bounded by max/maxRatio")
+    threshold_seconds: float = Field(0.5, gt=0, le=3600, description="latency only: a request slower than this is slow")
     query: Optional[str] = Field(
-        None, description="custom: a PromQL template giving one value; variables {{namespace}}, {{release}}, "
+        None, min_length=1, max_length=4096,
+        description="custom only: a PromQL template giving one value; variables {{namespace}}, {{release}}, "
         "{{workload}} (the workload judged), {{canary}}, {{stable}}, {{pod_regex}}, {{window}}")
-    metric_prefix: Optional[str] = Field(None, description="app/gateway metric name prefix override")
+    metric_prefix: Optional[str] = Field(None, min_length=1, max_length=128, pattern=PROM_METRIC_PREFIX,
+                                         description="app/gateway metric name prefix override")
+
+    @model_validator(mode="after")
+    def _type_fields(self) -> "MetricSpec":
+        if self.type == "custom":
+            if self.query is None:
+                raise field_problem(("query",), "is required for a custom metric")
+            if self.max is None and self.max_ratio is None:
+                raise field_problem(("max",), "a custom metric needs max or maxRatio (it is judged by fixed bounds)")
+        elif self.query is not None:
+            raise field_problem(("query",), f"is used by custom metrics only, not {self.type}")
+        if self.judge == "threshold" and self.max is None and self.max_ratio is None:
+            raise field_problem(("max",), "a threshold metric needs max or maxRatio")
+        return self
 
 
 def _default_metrics() -> list[MetricSpec]:
@@ -119,36 +252,55 @@ def _default_metrics() -> list[MetricSpec]:
 
 
 class PrometheusRef(Model):
-    name: str = Field("default", description="a Prometheus the operator's configuration allows")
-    address: Optional[str] = Field(None, description="must be listed in the operator's configuration")
+    name: str = Field("default", min_length=1, max_length=63, pattern=DNS1123_LABEL,
+                      description="a Prometheus the operator's configuration allows")
+    address: Optional[str] = Field(None, min_length=1, max_length=2048,
+                                   description="must be listed in the operator's configuration")
+
+
+LATENCY_TOLERANCE = 1.2  # the sequential judge's r0 for latency metrics (slow-request shares)
 
 
 class JudgeSettings(Model):
     alpha: float = Field(0.05, gt=0, lt=0.5, description="bound on the chance of rolling back a healthy canary (the benchmarked default)")
     beta: float = Field(0.05, gt=0, lt=0.5, description="bound on the chance of promoting a canary worse than r1")
-    r0: float = Field(1.1, ge=1, description="tolerance: a canary up to r0 x stable is healthy")
-    r1: float = Field(2.0, gt=1, description="a canary at r1 x stable or worse must not be promoted")
+    r0: float = Field(1.1, ge=1, le=5, description="tolerance: a canary up to r0 x stable is healthy (below r1)")
+    r1: float = Field(2.0, gt=LATENCY_TOLERANCE, le=10, description="a canary at r1 x stable or worse must not be "
+                      f"promoted (above r0, and above {LATENCY_TOLERANCE}, the latency tolerance)")
     circuit_breaker: float = Field(0.2, gt=0, le=1, description="canary error ratio that fails at once")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "JudgeSettings":
+        if self.r0 >= self.r1:
+            raise field_problem(("r0",), f"must be below r1 (r0 = {self.r0:g}, r1 = {self.r1:g})", self.r0)
+        return self
 
 
 class PodHealthSpec(Model):
-    ready_deadline: str = Duration("60s", "a canary pod not ready within this is a failure (the Deployment's own progress deadline is not waited for)")
-    max_restarts: int = Field(1, ge=0, description="restarts of a canary container beyond this fail the rollout")
+    ready_deadline: Annotated[str, within("1s", "1h")] = Duration(
+        "60s", "a canary pod not ready within this is a failure (the Deployment's own progress deadline is not "
+        "waited for)", "1s", "1h")
+    max_restarts: int = Field(1, ge=0, le=1000, description="restarts of a canary container beyond this fail the rollout")
     crash_loop: bool = Field(True, description="any canary container in CrashLoopBackOff fails the rollout")
 
 
 class AnalysisSpec(Model):
-    interval: str = Duration("10s", "how often each step is judged")
-    step_duration: str = Duration("30s", "minimum time at each step before it may pass")
-    min_requests: int = Field(50, ge=0, description="minimum canary requests per step before it may pass")
-    failure_threshold: int = Field(1, ge=1, description="threshold metrics: failed checks in a row that roll back")
+    interval: Annotated[str, within("1s", "1h")] = Duration("10s", "how often each step is judged", "1s", "1h")
+    step_duration: Annotated[str, within("0s", "24h")] = Duration(
+        "30s", "minimum time at each step before it may pass", "0s", "24h")
+    min_requests: int = Field(50, ge=0, le=1_000_000_000, description="minimum canary requests per step before it may pass")
+    failure_threshold: int = Field(1, ge=1, le=100, description="threshold metrics: failed checks in a row that roll back")
     prometheus: PrometheusRef = Field(default_factory=PrometheusRef)
-    metrics: list[MetricSpec] = Field(default_factory=_default_metrics)
+    metrics: list[MetricSpec] = Field(default_factory=_default_metrics, max_length=16,
+                                      description="[] judges by pod health only")
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     pod_health: PodHealthSpec = Field(default_factory=PodHealthSpec)
-    post_promotion_watch: str = Duration("60s", "previous stable kept warm; a breach moves traffic straight back")
-    max_duration: str = Duration("1h", "longest a rollout may run without a verdict; then it holds (never promotes)")
-    metrics_unavailable_limit: str = Duration("120s", "roll back when metrics stay unavailable this long")
+    post_promotion_watch: Annotated[str, within("0s", "24h")] = Duration(
+        "60s", "previous stable kept warm; a breach moves traffic straight back", "0s", "24h")
+    max_duration: Annotated[str, within("1s", "168h")] = Duration(
+        "1h", "longest a rollout may run without a verdict; then it holds (never promotes)", "1s", "168h")
+    metrics_unavailable_limit: Annotated[str, within("0s", "24h")] = Duration(
+        "120s", "roll back when metrics stay unavailable this long", "0s", "24h")
     pod_health_only: bool = Field(
         False, description="with metrics: [], promote on pod health alone; without it an empty metrics list "
         "is refused (no metric would judge the canary)")
@@ -172,16 +324,28 @@ class AnalysisSpec(Model):
         return self
 
 
+WebhookEvent = Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]
+DEFAULT_EVENTS: tuple[WebhookEvent, ...] = ("rollback", "promotion", "stall")
+
+
 class WebhookSpec(Model):
-    name: str
-    url: str = Field(..., description="must be listed in the operator's configuration")
+    name: str = Field(..., min_length=1, max_length=63, pattern=DNS1123_LABEL)
+    url: str = Field(..., min_length=1, max_length=2048, description="must be listed in the operator's configuration")
     type: Literal["generic", "slack", "pagerduty", "msteams"] = Field(
         "generic", description="generic: Ripcord's JSON; slack: Block Kit; pagerduty: Events API v2 (trigger on "
         "rollback/stall, resolve on the next promotion); msteams: an Adaptive Card")
-    events: list[Literal["pre-rollout", "rollback", "promotion", "stall", "post-rollout"]] = Field(
-        default_factory=lambda: ["rollback", "promotion", "stall"])
-    secret_ref: Optional[str] = Field(None, description="Secret with a `token` key sent as a bearer token "
-                                      "(pagerduty: the routing key, required)")
+    events: list[WebhookEvent] = Field(
+        default_factory=lambda: list(DEFAULT_EVENTS), min_length=1, max_length=5,
+        description="which events are sent (default rollback, promotion, stall); at least one")
+    secret_ref: Optional[str] = Name(default=None, description="Secret with a `token` key sent as a bearer token "
+                                     "(pagerduty: the routing key, required)")
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"events must not repeat: {v}")
+        return v
 
     @model_validator(mode="after")
     def _pagerduty_key(self) -> "WebhookSpec":
@@ -192,7 +356,18 @@ class WebhookSpec(Model):
 
 
 class WorkloadRef(Model):
-    name: str = Field(..., description="an existing Deployment to adopt; its template becomes the first stable")
+    name: str = Name(description="an existing Deployment to adopt; its template becomes the first stable")
+
+
+def _check_template(value: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    if value is not None:
+        from ripcord.api.podtemplate import check_pod_template
+        check_pod_template(value)
+    return value
+
+
+DEFAULT_STEPS = (5, 10, 25, 50)
+DEFAULT_MAX_WEIGHT = 50
 
 
 class ReleaseSpec(Model):
@@ -202,75 +377,153 @@ class ReleaseSpec(Model):
     workload_ref: Optional[WorkloadRef] = None
     service: ServiceSpec = Field(default_factory=ServiceSpec)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
-    steps: Optional[list[int]] = Field(None, min_length=1, max_length=50,
-                                       description="canary weights in percent, e.g. [5, 10, 25, 50]")
-    step_weight: Optional[int] = Field(None, ge=1, le=100)
-    max_weight: Optional[int] = Field(None, ge=1, le=100)
+    steps: Optional[list[Annotated[int, Field(ge=1, le=100)]]] = Field(
+        None, min_length=1, max_length=50,
+        description="canary weights in percent, increasing, e.g. [5, 10, 25, 50]; a last 100 means the promotion "
+        "and is not a step")
+    step_weight: Optional[int] = Field(None, ge=1, le=99, description="steps of this many percent: stepWeight, "
+                                       "2 x stepWeight, ... up to maxWeight, which is always the last step")
+    max_weight: Optional[int] = Field(None, ge=1, le=100, description=f"with stepWeight: the last step "
+                                      f"(default {DEFAULT_MAX_WEIGHT}; 100 is the promotion, not a step)")
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     paused: bool = False
-    notifications: list[WebhookSpec] = Field(default_factory=list)
+    notifications: list[WebhookSpec] = Field(default_factory=list, max_length=10)
     deletion_policy: Literal["Retain", "Delete"] = Field(
         "Retain", description="Retain: deleting the Release leaves the stable Deployment and Service serving; "
         "Delete: everything the Release owns goes with it")
+
+    @field_validator("template", mode="after")
+    @classmethod
+    def _typed_template(cls, v: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+        return _check_template(v)
 
     @field_validator("steps")
     @classmethod
     def _steps_increase(cls, v: Optional[list[int]]) -> Optional[list[int]]:
         if v is None:
             return v
-        if any(not 1 <= w <= 100 for w in v):
-            raise ValueError(f"steps are weights in percent, 1..100: {v}")
         if any(b <= a for a, b in zip(v, v[1:])):
             raise ValueError(f"steps must increase: {v}")
+        if v[0] >= 100:
+            raise ValueError(f"steps need a weight below 100 (100 is the promotion, not a step): {v}")
+        return v
+
+    @field_validator("notifications")
+    @classmethod
+    def _unique_hooks(cls, v: list[WebhookSpec]) -> list[WebhookSpec]:
+        names = [h.name for h in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"notification names must be unique: {names}")
         return v
 
     @model_validator(mode="after")
     def _one_source(self) -> "ReleaseSpec":
         if self.template is None and self.workload_ref is None:
-            raise ValueError("either template or workloadRef is required")
-        if self.steps is not None and self.step_weight is not None:
-            raise ValueError("give steps or stepWeight/maxWeight, not both")
-        if self.traffic.provider == "gateway-api" and self.traffic.gateway_ref is None:
-            raise ValueError("traffic.gatewayRef is required with the gateway-api provider")
+            raise field_problem(("template",), "either template or workloadRef is required")
+        if self.steps is not None and (self.step_weight is not None or self.max_weight is not None):
+            raise field_problem(("steps",), "give steps or stepWeight/maxWeight, not both")
+        if self.max_weight is not None and self.step_weight is None:
+            raise field_problem(("maxWeight",), "needs stepWeight (or give steps)", self.max_weight)
+        if self.step_weight is not None and self.step_weight > (self.max_weight or DEFAULT_MAX_WEIGHT):
+            top = "maxWeight" if self.max_weight is not None else f"maxWeight (default {DEFAULT_MAX_WEIGHT})"
+            raise field_problem(("stepWeight",), f"{self.step_weight} is above {top}: the first step would be "
+                                f"past the last", self.step_weight)
         return self
 
     def weights(self) -> list[int]:
-        """The canary weights of the steps, before promotion (100 is never a step: promotion is)."""
+        """The canary weights of the steps, before promotion (100 is never a step: promotion is).
+
+        ``stepWeight`` s with ``maxWeight`` m: s, 2s, ... below m, then m (so m is always reached).
+        """
         if self.steps is not None:
             ws = list(self.steps)
         elif self.step_weight is not None:
-            top = self.max_weight or 50
-            ws = list(range(self.step_weight, top + 1, self.step_weight)) or [top]
+            top = self.max_weight or DEFAULT_MAX_WEIGHT
+            ws = list(range(self.step_weight, top, self.step_weight)) + [top]
         else:
-            ws = [5, 10, 25, 50]
-        return [w for w in ws if w < 100] or [50]
+            ws = list(DEFAULT_STEPS)
+        return [w for w in ws if w < 100]  # validation keeps at least one
 
 
 # --------------------------------------------------------------------------- status
+#
+# Tolerant by construction: unknown fields are ignored, enum-like fields are strings with
+# the enum in the schema only (a value from a newer Ripcord is kept, and written back
+# as it was), lists are cut to their bounds, and every text is cut to its limit.
 
-class Condition(Model):
-    type: str
+def _cut(limit: int) -> Callable[[Any], Any]:
+    def cut(value: Any) -> Any:
+        return bounded(value, limit) if isinstance(value, str) else value
+    return cut
+
+
+def _keep_first(limit: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: v[:limit] if isinstance(v, list) else v)
+
+
+def _keep_last(limit: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: v[-limit:] if isinstance(v, list) else v)
+
+
+# Status strings: cut to their limit when built, assigned or read (never refused).
+ShortText = Annotated[str, BeforeValidator(_cut(SHORT_TEXT_MAX)), Field(max_length=SHORT_TEXT_MAX)]
+BoundText = Annotated[str, BeforeValidator(_cut(BOUND_TEXT_MAX)), Field(max_length=BOUND_TEXT_MAX)]
+ConditionMessage = Annotated[str, BeforeValidator(_cut(CONDITION_MESSAGE_MAX)), Field(max_length=CONDITION_MESSAGE_MAX)]
+StatusMessage = Annotated[str, BeforeValidator(_cut(STATUS_MESSAGE_MAX)), Field(max_length=STATUS_MESSAGE_MAX)]
+ReasonMessage = Annotated[str, BeforeValidator(_cut(REASON_MESSAGE_MAX)), Field(max_length=REASON_MESSAGE_MAX)]
+TimelineMessage = Annotated[str, BeforeValidator(_cut(TIMELINE_MESSAGE_MAX)), Field(max_length=TIMELINE_MESSAGE_MAX)]
+EventMessage = Annotated[str, BeforeValidator(_cut(EVENT_MESSAGE_MAX)), Field(max_length=EVENT_MESSAGE_MAX)]
+
+VERDICTS = ("Pass", "Fail", "Inconclusive", "Unavailable")
+SLOTS = ("a", "b")
+REASON_KINDS = ("Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted", "Superseded")
+OUTCOMES = ("Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed")
+ROLLOUT_STATES = ("Progressing", "Promoting", "Watching", "RollingBack")
+
+
+def _enum(values: tuple[str, ...]) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "enum": list(values), "maxLength": SHORT_TEXT_MAX})
+
+
+# Enum-like status strings: the schema lists the values this version writes; any value parses,
+# so a status from a newer Ripcord is kept as it is (ripcord.api.status says what is unknown).
+Verdict = Annotated[ShortText, _enum(VERDICTS)]
+SlotName = Annotated[ShortText, _enum(SLOTS)]
+ReasonKind = Annotated[ShortText, _enum(REASON_KINDS)]
+Outcome = Annotated[ShortText, _enum(OUTCOMES)]
+RolloutState = Annotated[ShortText, _enum(ROLLOUT_STATES)]
+
+
+class StatusModel(Model):
+    """Status models ignore unknown fields (a newer Ripcord's) and check every assignment."""
+
+    model_config = ConfigDict(alias_generator=_camel, populate_by_name=True, extra="ignore", allow_inf_nan=False,
+                              validate_assignment=True, strict=False)
+
+
+class Condition(StatusModel):
+    type: ShortText
     status: Literal["True", "False", "Unknown"]
-    reason: str = Field(..., max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
-    message: str = Field("", max_length=32768)
-    last_transition_time: str
+    reason: str = Field(..., max_length=CONDITION_REASON_MAX, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: ConditionMessage = ""
+    last_transition_time: ShortText
     observed_generation: Optional[int] = None
 
 
-class Workload(Model):
-    slot: Literal["a", "b"]
-    deployment: str
-    version: str
-    template_hash: str
+class Workload(StatusModel):
+    slot: SlotName
+    deployment: ShortText
+    version: ShortText
+    template_hash: ShortText
 
 
-class MetricResult(Model):
-    name: str
-    verdict: Literal["Pass", "Fail", "Inconclusive", "Unavailable"]
+class MetricResult(StatusModel):
+    name: ShortText
+    verdict: Verdict
     value: Optional[float] = None
     stable_value: Optional[float] = None
-    bound: str = ""
-    message: str = ""
+    bound: BoundText = ""
+    message: ReasonMessage = ""
     canary_requests: Optional[float] = Field(
         None, description="requests sent to the canary in this interval, answered or not (counted metrics)")
     canary_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
@@ -278,84 +531,87 @@ class MetricResult(Model):
     stable_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
 
 
-class AnalysisStatus(Model):
-    at: Optional[str] = None
-    verdict: Optional[Literal["Pass", "Fail", "Inconclusive", "Unavailable"]] = None
+class AnalysisStatus(StatusModel):
+    at: Optional[ShortText] = None
+    verdict: Optional[Verdict] = None
     step: Optional[int] = None
-    metrics: list[MetricResult] = Field(default_factory=list)
+    metrics: Annotated[list[MetricResult], _keep_first(METRIC_RESULTS_MAX)] = Field(
+        default_factory=list, max_length=METRIC_RESULTS_MAX)
     since: Optional[float] = Field(None, description="unix time the evidence so far starts from")
     last_sample_at: Optional[float] = None
     attempted_at: Optional[float] = Field(None, description="unix time of the last analysis, whatever its verdict")
-    unavailable_since: Optional[str] = None
+    unavailable_since: Optional[ShortText] = None
     failed_checks: int = 0
-    preflight: Optional[str] = None
+    preflight: Optional[ReasonMessage] = None
     judge_state: Optional[dict[str, Any]] = Preserved("the judge's evidence, kept so a restart resumes it")
 
 
-class RollbackReason(Model):
-    kind: Literal["Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted",
-                  "Superseded"]
-    message: str
-    metric: Optional[str] = None
+class RollbackReason(StatusModel):
+    kind: ReasonKind
+    message: ReasonMessage
+    metric: Optional[ShortText] = None
     value: Optional[float] = None
-    bound: Optional[str] = None
+    bound: Optional[BoundText] = None
     weight: Optional[int] = None
-    at: str
+    at: ShortText
 
 
-class TimelineEntry(Model):
-    at: str
-    event: str
+class TimelineEntry(StatusModel):
+    at: ShortText
+    event: ShortText
     weight: Optional[int] = None
-    message: str = ""
+    message: TimelineMessage = ""
 
 
-class HistoryEntry(Model):
+class HistoryEntry(StatusModel):
     id: int
-    version: str
-    template_hash: str
-    outcome: Literal["Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed"]
-    started_at: str
-    ended_at: Optional[str] = None
+    version: ShortText
+    template_hash: ShortText
+    outcome: Outcome
+    started_at: ShortText
+    ended_at: Optional[ShortText] = None
     step_reached: int = 0
     weight_reached: int = 0
     reason: Optional[RollbackReason] = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline: Annotated[list[TimelineEntry], _keep_last(TIMELINE_MAX)] = Field(default_factory=list,
+                                                                             max_length=TIMELINE_MAX)
 
 
-class RolloutStatus(Model):
+class RolloutStatus(StatusModel):
     """The rollout in flight; absent when the release is at rest."""
 
     id: int
-    state: Literal["Progressing", "Promoting", "Watching", "RollingBack"]
+    state: RolloutState
     step: int = 0
     weight: int = 0
     effective_weight: Optional[float] = None
-    step_started_at: str
-    settled_at: Optional[str] = Field(None, description="when the data plane first served this step's weight")
-    started_at: str
+    step_started_at: ShortText
+    settled_at: Optional[ShortText] = Field(None, description="when the data plane first served this step's weight")
+    started_at: ShortText
     paused: bool = False
     held: bool = Field(False, description="no verdict by analysis.maxDuration: holding, never promoting")
     promote_requested: bool = False
     reason: Optional[RollbackReason] = None
     restarts_at_step: dict[str, int] = Field(
-        default_factory=dict, description="restarts per canary container (pod/container) when this step began: "
+        default_factory=dict, max_length=RESTARTS_TRACKED_MAX, description="restarts per canary container (pod/container) when this step began: "
         "the step does not advance while one grows or a canary pod is not ready")
 
 
-class OutboxItem(Model):
+class OutboxItem(StatusModel):
     """An Event or a notification recorded with the transition that caused it, delivered until acknowledged."""
 
-    key: str = Field(..., description="unique per Release; the idempotency key receivers deduplicate on")
+    key: ShortText = Field(..., description="unique per Release; the idempotency key receivers deduplicate on")
     kind: Literal["Event", "Notification"]
-    reason: str = Field(..., description="Event reason, or the notification's event (rollback, promotion...)")
-    message: str = ""
+    reason: ShortText = Field(..., description="Event reason, or the notification's event (rollback, promotion...)")
+    message: EventMessage = ""
     type: Literal["Normal", "Warning"] = "Normal"
     rollout_id: Optional[int] = None
-    at: str
+    at: ShortText
 
 
-class Acknowledged(Model):
+class Acknowledged(StatusModel):
+    """The manual requests acted on, verbatim (the engine compares them with the annotations)."""
+
     promote: Optional[str] = None
     abort: Optional[str] = None
     pause: Optional[str] = None
@@ -363,24 +619,27 @@ class Acknowledged(Model):
     retry: Optional[str] = None
 
 
-class ReleaseStatus(Model):
+class ReleaseStatus(StatusModel):
     observed_generation: int = -1
-    phase: Optional[str] = Field(None, description="display only; conditions carry the state")
-    message: Optional[str] = None
-    conditions: list[Condition] = Field(default_factory=list)
+    phase: Optional[ShortText] = Field(None, description="display only; conditions carry the state")
+    message: Optional[StatusMessage] = None
+    conditions: Annotated[list[Condition], _keep_first(CONDITIONS_MAX)] = Field(default_factory=list,
+                                                                              max_length=CONDITIONS_MAX)
     stable: Optional[Workload] = None
     canary: Optional[Workload] = None
     previous: Optional[Workload] = Field(None, description="the former stable, kept warm through the watch")
     rollout: Optional[RolloutStatus] = None
-    watch_until: Optional[str] = None
+    watch_until: Optional[ShortText] = None
     weight: int = 0
     effective_weight: Optional[float] = None
-    last_outcome: Optional[str] = None
-    stalled_template_hash: Optional[str] = Field(None, description="the rolled-back template that stays rolled back")
+    last_outcome: Optional[ShortText] = None
+    stalled_template_hash: Optional[ShortText] = Field(None, description="the rolled-back template that stays rolled back")
     analysis: Optional[AnalysisStatus] = None
     acknowledged: Acknowledged = Field(default_factory=Acknowledged)
-    history: list[HistoryEntry] = Field(default_factory=list, max_length=20)
+    history: Annotated[list[HistoryEntry], _keep_first(HISTORY_MAX)] = Field(default_factory=list,
+                                                                           max_length=HISTORY_MAX)
     next_rollout_id: int = 1
-    outbox: list[OutboxItem] = Field(default_factory=list, description="Events and notifications not yet delivered")
+    outbox: Annotated[list[OutboxItem], _keep_last(OUTBOX_MAX)] = Field(
+        default_factory=list, max_length=OUTBOX_MAX, description="Events and notifications not yet delivered")
     next_outbox_seq: int = 1
-    adopted: Optional[str] = Field(None, description="workloadRef: the adopted Deployment, once scaled to zero")
+    adopted: Optional[ShortText] = Field(None, description="workloadRef: the adopted Deployment, once scaled to zero")

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ripcord.kube import safejson
+    safejson.install()  # before anything decodes: one deep object must not stop the watch (docs/reliability.md)
     import kopf
 
     from ripcord import logs

@@ -450,6 +450,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_OK
     if args.command == "version":  # needs no cluster
         return Plugin(None, "default", sys.stdout, sys.stderr).version(args)
+    from ripcord.kube import safejson
+    safejson.install_client()  # a Release nested deeper than Python can recurse must not break `get`/`history`
     import urllib3
     from kubernetes.client.rest import ApiException
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ripcord.api.limits import HISTORY_MAX, OUTBOX_MAX, TIMELINE_MAX
 from ripcord.api.models import HistoryEntry, OutboxItem, TimelineEntry
 from ripcord.engine.observed import Observed
 from ripcord.engine.plan import NotificationEvent
 from ripcord.engine.timefmt import iso
 
-HISTORY_LIMIT = 20
-TIMELINE_LIMIT = 60
-OUTBOX_LIMIT = 64
-EVENT_MESSAGE_LIMIT = 1024
+HISTORY_LIMIT = HISTORY_MAX
+TIMELINE_LIMIT = TIMELINE_MAX
+OUTBOX_LIMIT = OUTBOX_MAX
 
 
 class Decision:
@@ -42,11 +42,11 @@ class Decision:
         return str(seq)
 
     def event(self, reason: str, message: str, warning: bool = False) -> None:
-        self._queue(OutboxItem(key=self._key(), kind="Event", reason=reason, message=message[:EVENT_MESSAGE_LIMIT],
+        self._queue(OutboxItem(key=self._key(), kind="Event", reason=reason, message=message,
                                type="Warning" if warning else "Normal", at=iso(self.now)))
 
     def notify(self, event: NotificationEvent, rollout_id: int, message: str) -> None:
-        self._queue(OutboxItem(key=self._key(), kind="Notification", reason=event, message=message[:EVENT_MESSAGE_LIMIT],
+        self._queue(OutboxItem(key=self._key(), kind="Notification", reason=event, message=message,
                                rollout_id=rollout_id, at=iso(self.now)))
 
     # ------------------------------------------------------------------ history

@@ -1,1 +1,2 @@
-"""The edge's access to the Kubernetes API: a bounded, counted client, watch-fed caches, checks."""
+"""The edge's access to the Kubernetes API: decoding (below Kopf and the client), a bounded and counted
+client, watch-fed caches, checks."""

@@ -258,9 +258,11 @@ def test_promql_refused_by_prometheus_is_inconclusive_not_unavailable(prom):
 
 def test_validate_reports_configuration_problems(prom):
     a = make(prom)
-    s = spec(MetricSpec(name="c", type="custom", max=1),
-             MetricSpec(name="t", type="error-rate", judge="threshold"),
-             MetricSpec(name="u", type="custom", query="x{a='{{target}}'}", max=1))
+    # the first two are refused by the Release API already; the analyzer checks again (defence in depth)
+    s = AnalysisSpec.model_construct(interval="10s", metrics=[
+        MetricSpec.model_construct(name="c", type="custom", max=1),
+        MetricSpec.model_construct(name="t", type="error-rate", judge="threshold"),
+        MetricSpec(name="u", type="custom", query="x{a='{{target}}'}", max=1)])
     problems = a.validate(s)
     assert any(p.startswith("spec.analysis.metrics[c]") and "needs a query" in p for p in problems)
     assert any(p.startswith("spec.analysis.metrics[t]") and "max or maxRatio" in p for p in problems)

@@ -195,3 +195,33 @@ def test_schema_validates_ranges_and_durations(schema: dict[str, Any]) -> None:
     assert spec["analysis"]["properties"]["interval"]["pattern"].startswith("^")
     alpha = spec["analysis"]["properties"]["judge"]["properties"]["alpha"]
     assert alpha["exclusiveMinimum"] is True and alpha["minimum"] == 0
+
+
+def test_every_spec_and_status_string_and_list_is_bounded(schema: dict[str, Any]) -> None:
+    """A 40 kB string or a 100,000-item list is refused at apply, not carried into status and Events."""
+    for path, node in nodes(schema):
+        if not path.startswith((".spec", ".status")) or path == ".status.analysis.judgeState":
+            continue
+        if node.get("type") == "string" and not path.startswith(".status.acknowledged."):
+            # acknowledged: the request annotations verbatim (the API bounds annotations to 256 kB in all)
+            assert "maxLength" in node or "enum" in node, f"{path}: a string without maxLength"
+        if node.get("type") == "array":
+            assert "maxItems" in node or path in UNBOUNDED_LISTS, f"{path}: a list without maxItems"
+
+
+UNBOUNDED_LISTS: set[str] = set()
+
+
+def test_the_release_name_is_bounded_by_its_derived_names(schema: dict[str, Any]) -> None:
+    from ripcord.api.models import RELEASE_NAME_MAX
+    name = schema["properties"]["metadata"]["properties"]["name"]
+    assert name["maxLength"] == RELEASE_NAME_MAX == 44
+    assert name["pattern"] == "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+
+
+def test_status_enums_are_documented_but_any_value_parses(schema: dict[str, Any]) -> None:
+    history = schema["properties"]["status"]["properties"]["history"]["items"]["properties"]
+    assert history["outcome"]["enum"] == ["Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted",
+                                          "Failed"]
+    assert ReleaseStatus.model_validate({"history": [{"id": 1, "version": "1", "templateHash": "h",
+                                                      "outcome": "Quarantined", "startedAt": "t"}]})
