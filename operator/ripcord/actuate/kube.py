@@ -27,6 +27,7 @@ from ripcord.contract import (ADOPT_ANNOTATION, API_VERSION, FINALIZER, GROUP, H
                               ROUTE_GROUP, ROUTE_PLURAL, ROUTE_VERSION, VERSION, VERSION_ANNOTATION, SlotIntent,
                               controller_uid, deployment_name, owner_reference, release_labels)
 from ripcord.engine.plan import Plan
+from ripcord.kube.client import send
 from ripcord.kube.objects import deployment_body, pod_template
 from ripcord.kube.stores import Stores
 from ripcord.traffic import provider_for
@@ -84,6 +85,7 @@ class Actuator:
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.custom = client.CustomObjectsApi(api)
+        self.api = api
         self.serialize = api.sanitize_for_serialization
         self.stores = stores
         self.fence = fence
@@ -178,7 +180,8 @@ class Actuator:
                 return  # nothing to run there yet
             try:
                 self.fence()
-                self.apps.create_namespaced_deployment(ns, deployment_body(ns, release, intent, owner))
+                send(self.api, "POST", f"/apis/apps/v1/namespaces/{ns}/deployments",
+                     deployment_body(ns, release, intent, owner))
                 self.faults.tick("action", f"create deployment {name}")
                 return
             except ApiException as exc:
@@ -268,7 +271,7 @@ class Actuator:
 
     def _create(self, kind: str, ns: str, body: dict[str, Any]) -> None:
         if kind == "Service":
-            self.core.create_namespaced_service(ns, body)
+            send(self.api, "POST", f"/api/v1/namespaces/{ns}/services", body)
         else:
             self.custom.create_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns, ROUTE_PLURAL, body)
 
@@ -320,7 +323,7 @@ class Actuator:
         }
         self.fence()
         try:
-            self.core.create_namespaced_event(meta["namespace"], body)
+            send(self.api, "POST", f"/api/v1/namespaces/{meta['namespace']}/events", body)
         except ApiException as exc:
             if exc.status != 409:  # 409: posted before a crash; delivered
                 raise

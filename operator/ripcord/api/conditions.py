@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
+from ripcord.api.limits import CONDITION_MESSAGE_MAX, bounded
 from ripcord.api.models import Condition
 
 
@@ -27,3 +28,10 @@ def set_condition(conditions: list[Condition], type_: str, status: str, reason: 
 
 def get_condition(conditions: list[Condition], type_: str) -> Optional[Condition]:
     return next((c for c in conditions if c.type == type_), None)
+
+
+def holds(conditions: list[Condition], type_: str, status: str, message: str, reason: Optional[str] = None) -> bool:
+    """Whether the condition is already set so (its message as the status stores it: bounded)."""
+    stored = bounded(message, CONDITION_MESSAGE_MAX)
+    return any(c.type == type_ and c.status == status and c.message == stored and (reason is None or c.reason == reason)
+               for c in conditions)

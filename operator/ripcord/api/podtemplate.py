@@ -4,16 +4,17 @@
 so the API server stores ``template.metadata: "web"`` or ``template.spec.volumes: ["junk"]``.
 Ripcord reads labels and annotations (it adds its own), and the ConfigMaps and Secrets the
 pods use (they are part of the template hash): those parts are checked here, with their
-types, before anything uses the template. The whole template is then checked the way the
-Kubernetes client checks what it sends; what the API server alone can judge (names,
-values, references) it judges in the dry run Ripcord asks for before it creates a
-Deployment from the template.
+types, before anything uses the template; the whole template is checked against the
+kubernetes client's models (every field of a pod, so a misspelt one is named). Values, names
+and references are the API server's to judge, in the dry run Ripcord asks for before it creates
+a Deployment. Templates are sent as they are (``ripcord.kube.client.send``), not through the
+client's models, which refuse valid Kubernetes such as ``cpu: 1``.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 MAX_LIST = 1_000  # containers, volumes, env entries: far beyond a real pod, far below what hurts
 
@@ -89,21 +90,32 @@ class PodTemplate(_Part):
 def check_pod_template(template: Mapping[str, Any]) -> PodTemplate:
     """The template's typed view; a pydantic ValidationError names the field (``spec.volumes.0``) when it is wrong.
 
-    Two checks: the parts Ripcord reads (these models), and the whole template as the
-    Kubernetes client will send it. The client (kubernetes >= 37) validates every request
-    body against its own models before sending, so a template it refuses (an unknown
-    field, ``ports`` given as a map, a quantity given as a number) could never become a
-    Deployment: it raised in every reconcile. Here it becomes an InvalidSpec naming the field.
+    Two checks: the parts Ripcord reads (these models), and the whole template against the
+    kubernetes client's own models, which know every field of a pod: a misspelt field
+    (``imagePullPolcy``), ``ports`` given as a map, would otherwise be dropped or judged only
+    by the API server. One kind of their complaints is not a mistake: a number where they want
+    a string (``cpu: 1``: Kubernetes quantities and int-or-string fields take numbers) — those
+    are let through, and the API server judges them in the dry run.
     """
     typed = PodTemplate.model_validate(template)
     client_model = _client_pod_template_model()
     if client_model is not None:
-        client_model.model_validate(template)
+        try:
+            client_model.model_validate(template)
+        except ValidationError as exc:
+            real = [e for e in exc.errors() if not _number_for_string(e)]
+            if real:
+                raise ValidationError.from_exception_data(exc.title, real) from None  # type: ignore[arg-type]
     return typed
 
 
+def _number_for_string(error: Any) -> bool:
+    return error.get("type") == "string_type" and isinstance(error.get("input"), (int, float)) \
+        and not isinstance(error.get("input"), bool)
+
+
 def _client_pod_template_model() -> Optional[Any]:
-    """The kubernetes client's V1PodTemplateSpec when it validates what it sends (pydantic models), else None."""
+    """The kubernetes client's V1PodTemplateSpec when it has pydantic models, else None."""
     from kubernetes import client
     model = getattr(client, "V1PodTemplateSpec", None)
     return model if model is not None and hasattr(model, "model_validate") else None

@@ -42,7 +42,7 @@ Transition table (``status.rollout.state``; "rest" means no rollout)::
 """
 from __future__ import annotations
 
-from ripcord.api.conditions import set_condition
+from ripcord.api.conditions import holds, set_condition
 from ripcord.engine.context import HISTORY_LIMIT, TIMELINE_LIMIT, Decision
 from ripcord.engine.observed import Observed
 from ripcord.engine.plan import Deletion, Plan
@@ -91,13 +91,13 @@ def decide(obs: Observed) -> Plan:
 
 def _invalid(d: Decision, message: str, reason: str) -> Plan:
     st = d.st
-    was = next((c for c in st.conditions if c.type == "Stalled" and c.reason == reason and c.message == message), None)
+    known = holds(st.conditions, "Stalled", "True", message, reason)
     set_condition(st.conditions, "Stalled", "True", reason, message, d.now, d.obs.generation)
     set_condition(st.conditions, "Ready", "False", reason, message, d.now, d.obs.generation)
     set_condition(st.conditions, "Reconciling", "False", reason, "", d.now, d.obs.generation)
     st.phase, st.message = "InvalidSpec", message
     st.observed_generation = d.obs.generation
-    if was is None:
+    if not known:
         d.event(reason, message, warning=True)
     return Plan(status=st, act=False, next_due=next_due(st, None, d.obs))
 
@@ -106,7 +106,8 @@ def _clear_invalid(d: Decision) -> None:
     if d.obs.template_error:
         return  # still refused: keep the condition (and its transition time) as it is
     for cond in d.st.conditions:
-        if cond.type == "Stalled" and cond.reason in ("InvalidSpec", "PrometheusNotAllowed", "NameCollision") \
+        if cond.type == "Stalled" and cond.reason in ("InvalidSpec", "PrometheusNotAllowed", "NameCollision",
+                                                      "NewerStatus") \
                 and cond.status == "True":
             set_condition(d.st.conditions, "Stalled", "False", "SpecValid", "", d.now, d.obs.generation)
 

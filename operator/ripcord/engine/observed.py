@@ -9,10 +9,13 @@ import dataclasses
 import datetime as dt
 from typing import Any, Literal, Mapping, Optional
 
+import re
+
 from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
 from ripcord.contract import ACTIONS
 
 Action = Literal["promote", "abort", "pause", "resume", "retry"]
+REQUEST_VALUE = re.compile(r"([0-9]{1,9})/([A-Za-z0-9-]{1,64})")
 
 __all__ = ["ACTIONS", "Action", "AdoptView", "AnalysisResult", "Collision", "HealthBreach", "HealthView",
            "Observed", "Preflight", "Request", "SlotView"]
@@ -72,17 +75,16 @@ class Request:
     """A manual action asked through an annotation: ``<rollout-id>/<nonce>``."""
 
     action: Action
-    raw: str
+    raw: str  # as acknowledged in status: the annotation's value, bounded
     rollout_id: Optional[int]
+    valid: bool = True  # <rollout-id>/<nonce> (the nonce: 1-64 letters, digits, dashes)
 
     @classmethod
     def parse(cls, action: Action, raw: str) -> "Request":
-        head, _, _ = raw.partition("/")
-        try:
-            rid: Optional[int] = int(head)
-        except ValueError:
-            rid = None
-        return cls(action=action, raw=raw, rollout_id=rid)
+        m = REQUEST_VALUE.fullmatch(raw)
+        if m is None:
+            return cls(action=action, raw=raw[:80], rollout_id=None, valid=False)
+        return cls(action=action, raw=raw, rollout_id=int(m.group(1)))
 
 
 @dataclasses.dataclass(frozen=True)

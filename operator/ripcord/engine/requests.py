@@ -13,6 +13,10 @@ def handle_requests(d: Decision, spec: ReleaseSpec) -> None:
         if getattr(st.acknowledged, action, None) == req.raw:
             continue  # already acted on
         setattr(st.acknowledged, action, req.raw)
+        if not req.valid:
+            d.event("InvalidRequest", f"annotation ripcord.dev/{action}: {req.raw!r} ignored: the value must be "
+                    f"<rollout-id>/<nonce> (kubectl ripcord {action} writes it)", warning=True)
+            continue
         if action == "retry":
             last = st.history[0].id if st.history else None
             if st.rollout is None and st.stalled_template_hash and req.rollout_id == last:

@@ -1,7 +1,7 @@
 """A Release with no rollout in flight: the first release, and what starts a rollout."""
 from __future__ import annotations
 
-from ripcord.api.conditions import set_condition
+from ripcord.api.conditions import holds, set_condition
 from ripcord.api.models import AnalysisStatus, HistoryEntry, ReleaseSpec, RolloutStatus, TimelineEntry, Workload
 from ripcord.contract import other_slot
 from ripcord.engine.context import Decision
@@ -51,7 +51,7 @@ def at_rest(d: Decision, spec: ReleaseSpec) -> None:
 
 def invalid_template(d: Decision) -> None:
     msg = f"the pod template was refused: {d.obs.template_error}"
-    known = any(c.type == "Stalled" and c.status == "True" and c.message == msg for c in d.obs.status.conditions)
+    known = holds(d.obs.status.conditions, "Stalled", "True", msg)
     set_condition(d.st.conditions, "Stalled", "True", "InvalidSpec", msg, d.now, d.obs.generation)
     if not known:
         d.event("InvalidSpec", msg, warning=True)

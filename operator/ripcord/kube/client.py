@@ -10,10 +10,13 @@ they have Kopf's own timeouts (``ripcord.operator``).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from ripcord.kube import safejson
 
 #: (connect, read) seconds: a write that has not answered in 5 s is abandoned (it would be
 #: retried by the next reconcile), which also keeps every write inside the leader's lease.
@@ -77,3 +80,23 @@ def load_configuration(kubeconfig: Optional[str]) -> client.Configuration:
 def api_client(kubeconfig: Optional[str] = None, *, counter: Optional[RequestCounter] = None,
                timeout: Timeout = DEFAULT_TIMEOUT) -> BoundedApiClient:
     return BoundedApiClient(load_configuration(kubeconfig), timeout=timeout, counter=counter)
+
+
+def send(api: client.ApiClient, method: str, path: str, body: Any = None, *,
+         query: Sequence[tuple[str, Any]] = (), content_type: str = "application/json") -> Any:
+    """A request with a JSON body sent as it is, the answer decoded (depth-bounded).
+
+    The generated methods validate typed bodies against the client's own models first, which
+    refuse valid Kubernetes (``cpu: 1``, a field newer than the client): a pod template from
+    a user goes through here instead, and the API server is the one that judges it.
+    Raises ``ApiException`` for an answer that is not 2xx, as the generated methods do.
+    """
+    _method, url, headers, serialized, _post = api.param_serialize(
+        method=method, resource_path=path, query_params=list(query),
+        header_params={"Content-Type": content_type, "Accept": "application/json"}, body=body,
+        auth_settings=["BearerToken"])
+    resp = api.call_api(method, url, header_params=headers, body=serialized)
+    data = resp.read()
+    if not 200 <= resp.status <= 299:
+        raise ApiException(http_resp=resp)
+    return safejson.loads(data) if data else None

@@ -15,6 +15,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ripcord.contract import SlotIntent
+from ripcord.kube.client import send
 from ripcord.kube.objects import deployment_body
 
 KEPT = 4096
@@ -29,7 +30,7 @@ def api_message(exc: ApiException) -> str:
 
 class TemplateChecker:
     def __init__(self, api: client.ApiClient) -> None:
-        self.apps = client.AppsV1Api(api)
+        self.api = api
         self._lock = threading.Lock()
         self._answers: "collections.OrderedDict[tuple[str, str, str], Optional[str]]" = collections.OrderedDict()
 
@@ -46,7 +47,7 @@ class TemplateChecker:
         body["metadata"].pop("ownerReferences")
         answer: Optional[str] = None
         try:
-            self.apps.create_namespaced_deployment(namespace, body, dry_run="All")
+            send(self.api, "POST", f"/apis/apps/v1/namespaces/{namespace}/deployments", body, query=[("dryRun", "All")])
         except ApiException as exc:
             if exc.status in (400, 422):
                 answer = api_message(exc)

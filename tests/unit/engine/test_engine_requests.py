@@ -133,7 +133,8 @@ def test_abort_with_a_malformed_value_is_ignored_with_an_event(rolling: World) -
     w = rolling
     w.ask("abort", None, "x")  # "None/x": no rollout id
     w.tick()
-    assert w.state == "Progressing" and "StaleRequest" in w.events()
+    assert w.state == "Progressing" and "InvalidRequest" in w.events()
+    assert "<rollout-id>/<nonce>" in w.event_messages("InvalidRequest")[0]
 
 
 def test_a_request_at_rest_is_acknowledged_and_ignored() -> None:
