@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
+from ripcord.api import wording
 from ripcord.api.models import MetricResult, ReleaseSpec, RollbackReason
 from ripcord.engine.context import Decision
-from ripcord.engine.timefmt import iso, rounded, short
+from ripcord.engine.timefmt import iso, rounded
 
 OUTCOME_OF_REASON = {"Manual": "Aborted", "Reverted": "Superseded"}
-WORDS = {"RolledBack": "rolled back", "Aborted": "aborted", "Superseded": "superseded"}
 
 
 def swap_back(d: Decision, spec: ReleaseSpec, reason: RollbackReason) -> None:
@@ -47,20 +47,24 @@ def finish_rollback_when_drained(d: Decision) -> None:
     if entry is not None:
         entry.outcome, entry.ended_at, entry.reason = outcome, iso(d.now), ro.reason  # type: ignore[assignment]
     version = canary.version if canary else "?"
-    msg = f"{version} {WORDS[outcome]}: the data plane serves the canary 0%"
+    msg = f"{version} {wording.outcome_words(outcome)}: the data plane serves the canary 0%"
     d.timeline(outcome, msg, 0)
     d.event(outcome, f"rollout {ro.id}: {msg}; reason: {ro.reason.message}", warning=outcome != "Superseded")
     if outcome != "Superseded":
-        d.notify("rollback", ro.id, f"{version} {WORDS[outcome]}: {ro.reason.message}")
+        d.notify("rollback", ro.id, f"{version} {wording.outcome_words(outcome)}: {ro.reason.message}")
         st.stalled_template_hash = canary.template_hash if canary else None
     st.last_outcome = outcome
     st.rollout, st.canary = None, None
 
 
-def metric_reason(m: Optional[MetricResult], weight: int, now: dt.datetime, watching: bool) -> RollbackReason:
+def metric_reason(m: Optional[MetricResult], spec: ReleaseSpec, weight: int, now: dt.datetime,
+                  watching: bool) -> RollbackReason:
+    """The reason of a metric's Fail, in one voice with the CLI and notifications (``ripcord.api.wording``)."""
     kind = "PostPromotionWatch" if watching else "Metric"
     if m is None:
         return RollbackReason(kind=kind, message="analysis failed", weight=weight, at=iso(now))
-    msg = f"{m.name} = {short(m.value)} breached {m.bound}" + (f" ({m.message})" if m.message else "")
+    metric = next((x for x in spec.analysis.metrics if x.name == m.name), None)
+    msg = wording.breach(m.name, m.value, m.bound, metric.type if metric else None,
+                         judge=metric.judge if metric else None, last_interval=m.message or None)
     return RollbackReason(kind=kind, message=msg, metric=m.name, value=m.value, bound=m.bound,
                           weight=weight, at=iso(now))

@@ -242,7 +242,7 @@ def fold_analysis(d: Decision, spec: ReleaseSpec, result: AnalysisResult) -> boo
     an.last_sample_at = d.now.timestamp()
     if result.verdict == "Fail":
         failing = result.failing or next((m for m in result.metrics if m.verdict == "Fail"), None)
-        start_rollback(d, spec, metric_reason(failing, ro.weight, d.now, ro.state == "Watching"))
+        start_rollback(d, spec, metric_reason(failing, spec, ro.weight, d.now, ro.state == "Watching"))
         return True
     return False
 

@@ -53,5 +53,5 @@ def _fold_analysis_watch(d: Decision, spec: ReleaseSpec, result: AnalysisResult)
             an.judge_state, an.last_sample_at = dict(result.judge_state), d.now.timestamp()
         return False
     failing = result.failing or next((m for m in result.metrics if m.verdict == "Fail"), None)
-    swap_back(d, spec, metric_reason(failing, 100, d.now, watching=True))
+    swap_back(d, spec, metric_reason(failing, spec, 100, d.now, watching=True))
     return True

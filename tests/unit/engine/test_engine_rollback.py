@@ -100,7 +100,7 @@ def test_analysis_fail_rolls_back_with_metric_value_bound_weight_and_time() -> N
     assert (reason.kind, reason.metric, reason.value, reason.bound, reason.weight) == \
         ("Metric", "error-rate", 0.21, "<= 2 x stable", 25)
     assert reason.at.startswith("2026-01-29T")
-    assert "error-rate" in reason.message and "0.21" in reason.message and "<= 2 x stable" in reason.message
+    assert "error-rate = 21%" in reason.message and "breached <= 2 × stable" in reason.message  # the CLI's voice
     assert w.status.analysis is not None and w.status.analysis.verdict == "Fail"
     assert w.status.analysis.metrics[0].value == 0.21
 
