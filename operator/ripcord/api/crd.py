@@ -24,17 +24,21 @@ _KEEP = {"type", "properties", "items", "required", "enum", "default", "descript
          "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
          "minItems", "maxItems", "format", "x-kubernetes-preserve-unknown-fields", "nullable"}
 
+# The default columns tell the story in an 80-column terminal: what serves, what is happening,
+# how the last rollout ended and why; the rest is under -o wide.
 PRINTER_COLUMNS: list[dict[str, Any]] = [
-    {"name": "Desired", "type": "string", "jsonPath": ".spec.version", "description": "version asked for"},
     {"name": "Stable", "type": "string", "jsonPath": ".status.stable.version", "description": "version serving as stable"},
-    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-    {"name": "Weight", "type": "integer", "jsonPath": ".status.weight", "description": "canary weight asked, percent"},
-    {"name": "Last", "type": "string", "jsonPath": ".status.lastOutcome", "description": "outcome of the last rollout"},
+    {"name": "Now", "type": "string", "jsonPath": ".status.activity",
+     "description": "what is happening (the canary and its weight while there is one; empty at rest)"},
+    {"name": "Last", "type": "string", "jsonPath": ".status.last",
+     "description": "how the last rollout ended, and why"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-    {"name": "Canary", "type": "string", "jsonPath": ".status.canary.version", "priority": 1},
+    {"name": "Desired", "type": "string", "jsonPath": ".spec.version", "priority": 1, "description": "version asked for"},
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase", "priority": 1},
+    {"name": "Weight", "type": "integer", "jsonPath": ".status.canaryWeight", "priority": 1,
+     "description": "canary weight asked, percent (only while there is a canary)"},
     {"name": "Effective", "type": "number", "jsonPath": ".status.effectiveWeight", "priority": 1,
      "description": "canary share the data plane serves"},
-    {"name": "Step", "type": "integer", "jsonPath": ".status.rollout.step", "priority": 1},
     {"name": "Verdict", "type": "string", "jsonPath": ".status.analysis.verdict", "priority": 1},
     {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
 ]

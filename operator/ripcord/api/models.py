@@ -633,6 +633,9 @@ class ReleaseStatus(StatusModel):
     weight: int = 0
     effective_weight: Optional[float] = None
     last_outcome: Optional[ShortText] = None
+    activity: Optional[ShortText] = Field(None, description="display: what is happening now (empty at rest)")
+    last: Optional[ShortText] = Field(None, description="display: the last rollout's outcome with a short reason")
+    canary_weight: Optional[int] = Field(None, description="display: the canary's weight, only while there is one")
     stalled_template_hash: Optional[ShortText] = Field(None, description="the rolled-back template that stays rolled back")
     analysis: Optional[AnalysisStatus] = None
     acknowledged: Acknowledged = Field(default_factory=Acknowledged)

@@ -4,8 +4,11 @@ Derived from the status the transitions built and what was observed; decides not
 """
 from __future__ import annotations
 
+from typing import Optional
+
+from ripcord.api import wording
 from ripcord.api.conditions import set_condition
-from ripcord.api.models import ReleaseSpec, parse_duration
+from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
 from ripcord.contract import deployment_name
 from ripcord.engine.context import Decision
 from ripcord.engine.rollout import canary_unhealthy, paused
@@ -83,6 +86,54 @@ def summarise(d: Decision, spec: ReleaseSpec) -> None:
     _weight_condition(d, spec)
     _served_condition(d, spec)
     _rollout_conditions(d)
+    _display(d, spec, phase)
+
+
+ACTIVITY_MAX = 28
+LAST_MAX = 40
+
+
+def _display(d: Decision, spec: ReleaseSpec, phase: str) -> None:
+    """The printer columns' words: what is happening, how the last rollout ended (short)."""
+    st = d.st
+    ro, canary = st.rollout, st.canary
+    st.canary_weight = ro.weight if ro is not None and canary is not None and ro.state != "Watching" else None
+    activity: Optional[str] = None
+    if phase == "InvalidSpec":
+        activity = "invalid spec"
+    elif phase == "Initializing":
+        activity = f"installing {spec.version}"
+    elif phase in ("RolledBack", "Aborted"):
+        activity = "stalled: retry or change"
+    elif ro is not None:
+        version = (canary or st.stable).version if (canary or st.stable) else "?"
+        activity = {"Promoting": f"promoting {version}", "Watching": f"watching {version}",
+                    "RollingBack": f"rolling back {version}"}.get(ro.state)
+        if activity is None:
+            held = " held" if ro.held else " paused" if phase == "Paused" else ""
+            unhealthy = " unhealthy" if any(c.type == "CanaryUnhealthy" and c.status == "True"
+                                            for c in st.conditions) else ""
+            activity = f"{version} at {ro.weight}%{held or unhealthy}"
+    st.activity = activity[:ACTIVITY_MAX] if activity else None
+    st.last = _last(st, spec)
+
+
+def _last(st: ReleaseStatus, spec: ReleaseSpec) -> Optional[str]:
+    entry = next((h for h in st.history if h.outcome != "Progressing"), None)
+    if entry is None:
+        return None
+    text = f"{wording.outcome_words(entry.outcome)} {entry.version}"
+    r = entry.reason
+    if r is not None and entry.outcome in ("RolledBack", "Aborted", "Failed"):
+        why = {"PodHealth": r.metric or "pod health", "MetricsUnavailable": "no metrics",
+               "Manual": "by hand"}.get(r.kind)
+        if why is None and r.metric:
+            kind = next((m.type for m in spec.analysis.metrics if m.name == r.metric), None)
+            why = r.metric + (f" {wording.metric_value(r.value, kind)}" if r.value is not None else "")
+        if r.kind == "PostPromotionWatch":
+            why = f"{why or r.metric or 'watch'} after promotion"
+        text += f": {why}" if why else ""
+    return text if len(text) <= LAST_MAX else text[:LAST_MAX - 1] + "…"
 
 
 def _rollout_conditions(d: Decision) -> None:

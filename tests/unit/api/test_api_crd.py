@@ -55,8 +55,9 @@ def test_names_scope_subresource_and_printer_columns() -> None:
     assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
     assert version["subresources"] == {"status": {}}
     columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
-    assert {"Desired", "Stable", "Phase", "Weight", "Last", "Age"} <= {
-        n for n, c in columns.items() if not c.get("priority")}
+    assert [n for n, c in columns.items() if not c.get("priority")] == ["Stable", "Now", "Last", "Age"]
+    assert {"Desired", "Phase", "Weight", "Effective", "Verdict", "Message"} <= {
+        n for n, c in columns.items() if c.get("priority") == 1}
 
 
 def test_printer_columns_point_at_declared_fields(schema: dict[str, Any]) -> None:
