@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Callable, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, \
-    WithJsonSchema, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, \
+    ValidationError, WithJsonSchema, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ripcord.api.limits import BOUND_TEXT_MAX, CONDITION_MESSAGE_MAX, CONDITION_REASON_MAX, CONDITIONS_MAX, \
@@ -531,19 +531,65 @@ class MetricResult(StatusModel):
     stable_bad: Optional[float] = Field(None, description="of those, errors (or slow requests)")
 
 
+def _unix(value: Any) -> Any:
+    """A time as the status stores it (RFC 3339), or as older versions did (unix seconds), in unix seconds."""
+    if isinstance(value, str):
+        import datetime as dt
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return value
+
+
+def _rfc3339(value: float) -> str:
+    import datetime as dt
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+#: A time: unix seconds in Python, RFC 3339 (milliseconds) on the wire and in ``kubectl describe``.
+UnixTime = Annotated[float, BeforeValidator(_unix), PlainSerializer(_rfc3339, return_type=str, when_used="json"),
+                     WithJsonSchema({"type": "string", "maxLength": 40})]
+
+JUDGE_STATE_MAX = 262_144
+
+
+def _unpack(value: Any) -> Any:
+    """The judge's state as the status stores it (``z1:`` + base64 of zlib'd JSON), or as older versions did (a map)."""
+    if isinstance(value, str) and value.startswith("z1:"):
+        import base64
+        import json
+        import zlib
+        return json.loads(zlib.decompress(base64.b64decode(value[3:])))
+    return value
+
+
+def _pack(value: dict[str, Any]) -> str:
+    import base64
+    import json
+    import zlib
+    return "z1:" + base64.b64encode(zlib.compress(json.dumps(value, separators=(",", ":"), sort_keys=True).encode(),
+                                                 9)).decode()
+
+
+#: The judge's evidence: a map in Python, one compact opaque line in the status (out of the reader's way).
+JudgeState = Annotated[dict[str, Any], BeforeValidator(_unpack),
+                       PlainSerializer(_pack, return_type=str, when_used="json"),
+                       WithJsonSchema({"type": "string", "maxLength": JUDGE_STATE_MAX,
+                                       "description": "the judge's evidence (compressed), kept so a restart resumes "
+                                                      "it"})]
+
+
 class AnalysisStatus(StatusModel):
     at: Optional[ShortText] = None
     verdict: Optional[Verdict] = None
     step: Optional[int] = None
     metrics: Annotated[list[MetricResult], _keep_first(METRIC_RESULTS_MAX)] = Field(
         default_factory=list, max_length=METRIC_RESULTS_MAX)
-    since: Optional[float] = Field(None, description="unix time the evidence so far starts from")
-    last_sample_at: Optional[float] = None
-    attempted_at: Optional[float] = Field(None, description="unix time of the last analysis, whatever its verdict")
+    since: Optional[UnixTime] = Field(None, description="when the evidence so far starts")
+    last_sample_at: Optional[UnixTime] = Field(None, description="the end of the evidence judged so far")
+    attempted_at: Optional[UnixTime] = Field(None, description="the last analysis, whatever its verdict")
     unavailable_since: Optional[ShortText] = None
     failed_checks: int = 0
     preflight: Optional[ReasonMessage] = None
-    judge_state: Optional[dict[str, Any]] = Preserved("the judge's evidence, kept so a restart resumes it")
+    judge_state: Optional[JudgeState] = None
 
 
 class RollbackReason(StatusModel):

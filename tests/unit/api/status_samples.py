@@ -26,7 +26,8 @@ _STATUS: dict[str, Any] = {
     "lastOutcome": "Promoted",
     "analysis": {"at": "2026-06-01T11:59:30Z", "verdict": "Inconclusive", "step": 0,
                  "metrics": [{"name": "error-rate", "verdict": "Inconclusive", "bound": "ratio <= 1.1"}],
-                 "lastSampleAt": 1780315170.0, "failedChecks": 0, "judgeState": {"v": 1}},
+                 "lastSampleAt": "2026-06-01T11:59:30.000Z", "failedChecks": 0,
+                 "judgeState": "z1:eNqrVipTsjKsBQAIkwIe"},
     "acknowledged": {"promote": "1/abc"},
     "history": [
         {"id": 2, "version": "2.0.0", "templateHash": "bbbbbbbbbbbb", "outcome": "Progressing",

@@ -146,3 +146,19 @@ def test_the_engine_stops_acting_and_keeps_the_newer_status_as_it_was() -> None:
     wire = plan.status.wire()
     assert wire["rollout"] == raw["rollout"] and wire["history"] == raw["history"], "nothing of it is lost"
     assert [i.reason for i in plan.status.outbox if i.kind == "Event"] == ["NewerStatus"]
+
+
+def test_a_status_from_before_compact_machine_state_reads_and_is_written_compact() -> None:
+    """Older versions stored unix seconds and the judge's state as a map: both still read, and are
+    written back as RFC 3339 and one compact line (kubectl describe stays short)."""
+    raw = status()
+    raw["analysis"]["lastSampleAt"] = 1780315170.0
+    raw["analysis"]["judgeState"] = {"v": 1, "steps": {"error-rate": {"c": [10, 1]}}}
+    parsed = parse_status(raw)
+    assert parsed.newer is None and parsed.status.analysis is not None
+    assert parsed.status.analysis.last_sample_at == 1780315170.0
+    assert parsed.status.analysis.judge_state == raw["analysis"]["judgeState"]
+    wire = parsed.status.wire()["analysis"]
+    assert wire["lastSampleAt"] == "2026-06-01T11:59:30.000Z"
+    assert isinstance(wire["judgeState"], str) and "\n" not in wire["judgeState"]
+    assert parse_status({**raw, "analysis": wire}).status.analysis.judge_state == raw["analysis"]["judgeState"]
