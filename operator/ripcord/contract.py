@@ -37,7 +37,7 @@ VERSION_ANNOTATION = "ripcord.dev/version"
 ADOPT_ANNOTATION = "ripcord.dev/adopt"  # on a Service or HTTPRoute: the Release that may take it over
 
 # Manual actions are annotations on the Release: ``ripcord.dev/<action>: <rollout-id>/<nonce>``.
-ACTIONS = ("promote", "abort", "pause", "resume", "retry")
+ACTIONS = ("promote", "abort", "pause", "resume", "retry", "drill")
 
 
 def action_annotation(action: str) -> str:

@@ -476,8 +476,9 @@ EventMessage = Annotated[str, BeforeValidator(_cut(EVENT_MESSAGE_MAX)), Field(ma
 
 VERDICTS = ("Pass", "Fail", "Inconclusive", "Unavailable")
 SLOTS = ("a", "b")
-REASON_KINDS = ("Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted", "Superseded")
-OUTCOMES = ("Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed")
+REASON_KINDS = ("Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted", "Superseded",
+                "Drill")
+OUTCOMES = ("Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed", "Drilled")
 ROLLOUT_STATES = ("Progressing", "Promoting", "Watching", "RollingBack")
 
 
@@ -621,6 +622,9 @@ class HistoryEntry(StatusModel):
     reason: Optional[RollbackReason] = None
     timeline: Annotated[list[TimelineEntry], _keep_last(TIMELINE_MAX)] = Field(default_factory=list,
                                                                              max_length=TIMELINE_MAX)
+    drill: bool = Field(False, description="a rollback drill: the stable's own template to the first step, then "
+                        "rolled back; restoreSeconds is how long the data plane took to serve the stable 100% again")
+    restore_seconds: Optional[float] = Field(None, description="drills: rollback decided to canary at 0%, seconds")
 
 
 class RolloutStatus(StatusModel):
@@ -638,6 +642,7 @@ class RolloutStatus(StatusModel):
     held: bool = Field(False, description="no verdict by analysis.maxDuration: holding, never promoting")
     promote_requested: bool = False
     reason: Optional[RollbackReason] = None
+    drill: bool = Field(False, description="a rollback drill (kubectl ripcord drill): rolled back at its first step")
     restarts_at_step: dict[str, int] = Field(
         default_factory=dict, max_length=RESTARTS_TRACKED_MAX, description="restarts per canary container (pod/container) when this step began: "
         "the step does not advance while one grows or a canary pod is not ready")
@@ -663,6 +668,7 @@ class Acknowledged(StatusModel):
     pause: Optional[str] = None
     resume: Optional[str] = None
     retry: Optional[str] = None
+    drill: Optional[str] = None
 
 
 class ReleaseStatus(StatusModel):

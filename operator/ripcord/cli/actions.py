@@ -19,11 +19,12 @@ import time
 from typing import Any, Callable, Literal, Optional
 
 from ripcord.cli.render import Obj, dig
+from ripcord.contract import GROUP, PLURAL, PREFIX, VERSION
 
-Action = Literal["promote", "abort", "pause", "resume", "retry"]
-ACTIONS: tuple[Action, ...] = ("promote", "abort", "pause", "resume", "retry")
-PREFIX = "ripcord.dev/"
-GROUP, VERSION, PLURAL = "ripcord.dev", "v1alpha1", "releases"
+Action = Literal["promote", "abort", "pause", "resume", "retry", "drill"]
+ACTIONS: tuple[Action, ...] = ("promote", "abort", "pause", "resume", "retry", "drill")
+
+__all__ = ["GROUP", "PLURAL", "VERSION", "ACTIONS", "ActionError"]
 
 
 class ActionError(Exception):
@@ -42,6 +43,12 @@ def new_nonce() -> str:
 def target_rollout(release: Obj, action: Action) -> int:
     """The rollout id the request names: the one in flight, or for ``retry`` the latest one."""
     status = release.get("status") or {}
+    if action == "drill":
+        if status.get("rollout"):
+            raise ActionError(f"rollout {status['rollout'].get('id')} is in flight; a drill runs at rest")
+        if not status.get("stable"):
+            raise ActionError("nothing is installed yet: there is no stable to drill")
+        return int((status.get("history") or [{"id": 0}])[0]["id"])
     if action == "retry":
         history = status.get("history") or []
         if not history:
@@ -98,6 +105,11 @@ def effect(release: Obj, action: Action, rollout_id: int) -> Effect:
     current = ro.get("id") == rollout_id
     entry = next((h for h in st.get("history") or [] if h.get("id") == rollout_id), {})
     events = {t.get("event") for t in _timeline(release, rollout_id)}
+    if action == "drill":
+        drill = drill_entry(release, rollout_id)
+        if drill is not None:
+            return Effect(True, f"drill {drill.get('id')} started")
+        return Effect(False, "drill not started (kubectl describe release shows the DrillRefused Event and why)")
     if action == "retry":
         if st.get("stalledTemplateHash"):
             return Effect(False, f"retry of rollout {rollout_id} ignored: the operator still holds the template back "
@@ -127,6 +139,12 @@ def effect(release: Obj, action: Action, rollout_id: int) -> Effect:
         return Effect(True, f"rollout {rollout_id} is running")
     return Effect(False, f"resume ignored: rollout {rollout_id} is "
                          f"{'still paused' if current else entry.get('outcome', 'over')}")
+
+
+def drill_entry(release: Obj, after: int) -> Optional[Obj]:
+    """The history entry of the drill started after rollout ``after`` (the one the request named)."""
+    return next((h for h in dig(release, "status", "history", default=[])
+                 if h.get("drill") and int(h.get("id") or 0) > after), None)
 
 
 # ---------------------------------------------------------------------------- I/O

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, TextIO
 
 from ripcord.cli import actions, outcome, postmortem, render
-from ripcord.cli.outcome import (EXIT_ERROR, EXIT_IGNORED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, EXIT_CODES_HELP,
-                                 watch_result)
+from ripcord.cli.outcome import (EXIT_CODES_HELP, EXIT_ERROR, EXIT_IGNORED, EXIT_OK, EXIT_ROLLED_BACK, EXIT_TIMEOUT,
+                                 EXIT_USAGE, watch_result)
 
 INTERRUPTED = 130
 Now = Callable[[], dt.datetime]
@@ -132,12 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
                           ("abort", "abort the rollout in flight: traffic back to stable, the version stays rolled back"),
                           ("pause", "hold the rollout in flight at its current weight"),
                           ("resume", "let a paused rollout continue"),
-                          ("retry", "let the last rolled-back template roll out again")):
+                          ("retry", "let the last rolled-back template roll out again"),
+                          ("drill", "rollback drill: a canary of the stable's own template to the first step, then "
+                                    "rolled back; reports the time to restore 100% stable")):
         a = command(action, help_)
         release_name(a.add_argument("name"))
-        a.add_argument("--wait", action="store_true", help="wait until the operator acknowledges the request; "
+        a.add_argument("--wait", action="store_true", default=action == "drill",
+                       help="wait until the operator acknowledges the request (a drill: until it is over); "
                        "exit 5 if it acknowledged but did not act on it")
-        a.add_argument("--timeout", type=seconds, default=60.0, help="with --wait: give up after this long (exit 4)")
+        a.add_argument("--timeout", type=seconds, default=300.0 if action == "drill" else 60.0,
+                       help="with --wait: give up after this long (exit 4)")
 
     ver = sub.add_parser("version", help="print the plugin's version and the API it speaks")
     output(ver)
@@ -348,11 +352,34 @@ class Plugin:
                       f"{action} {value} (is it running?)")
             return EXIT_TIMEOUT
         eff = actions.effect(release, action, rid)
+        if eff.applied and action == "drill":
+            self.print(f"acknowledged: {eff.message}")
+            return self._drill_report(args, rid)
         if eff.applied:
             self.print(f"acknowledged: {eff.message}")
             return EXIT_OK
         self.warn(f"acknowledged but not acted on: {eff.message}")
         return EXIT_IGNORED
+
+
+    def _drill_report(self, args: argparse.Namespace, after: int) -> int:
+        """Wait for the drill to end; print how long the data plane took to serve the stable 100% again."""
+        deadline = self.monotonic() + args.timeout
+        while True:
+            entry = actions.drill_entry(self.cluster.release(self.ns, args.name), after) or {}
+            if entry.get("outcome") not in (None, "Progressing"):
+                break
+            if self.monotonic() >= deadline:
+                self.warn(f"timed out after {render.duration(args.timeout)}: drill {entry.get('id', '?')} is not over")
+                return EXIT_TIMEOUT
+            self.sleep(0.5)
+        if entry.get("outcome") != "Drilled":
+            reason = (entry.get("reason") or {}).get("message", "")
+            self.warn(f"drill {entry.get('id')} ended {entry.get('outcome')}" + (f": {reason}" if reason else ""))
+            return EXIT_ROLLED_BACK
+        self.print(f"drill {entry.get('id')}: rolled back at {entry.get('weightReached')}%; the stable served 100% "
+                   f"again {entry.get('restoreSeconds')} s after the rollback was decided")
+        return EXIT_OK
 
 
 class Ambiguous(LookupError):

@@ -14,7 +14,7 @@ import re
 from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
 from ripcord.contract import ACTIONS
 
-Action = Literal["promote", "abort", "pause", "resume", "retry"]
+Action = Literal["promote", "abort", "pause", "resume", "retry", "drill"]
 REQUEST_VALUE = re.compile(r"([0-9]{1,9})/([A-Za-z0-9-]{1,64})")
 
 __all__ = ["ACTIONS", "Action", "AdoptView", "AnalysisResult", "Collision", "HealthBreach", "HealthView",

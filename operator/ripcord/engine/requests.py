@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ripcord.api.models import ReleaseSpec, RollbackReason
+from ripcord.engine import drill
 from ripcord.engine.context import Decision
 from ripcord.engine.rollback import start_rollback
 from ripcord.engine.timefmt import iso
@@ -16,6 +17,13 @@ def handle_requests(d: Decision, spec: ReleaseSpec) -> None:
         if not req.valid:
             d.event("InvalidRequest", f"annotation ripcord.dev/{action}: {req.raw!r} ignored: the value must be "
                     f"<rollout-id>/<nonce> (kubectl ripcord {action} writes it)", warning=True)
+            continue
+        if action == "drill":
+            why = drill.refusal(d, spec)
+            if why is None:
+                drill.start_drill(d, spec)
+            else:
+                d.event("DrillRefused", f"drill {req.raw} not started: {why}", warning=True)
             continue
         if action == "retry":
             last = st.history[0].id if st.history else None

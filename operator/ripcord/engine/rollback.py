@@ -7,9 +7,9 @@ from typing import Optional
 from ripcord.api import wording
 from ripcord.api.models import MetricResult, ReleaseSpec, RollbackReason
 from ripcord.engine.context import Decision
-from ripcord.engine.timefmt import iso, rounded
+from ripcord.engine.timefmt import iso, parse_iso, rounded
 
-OUTCOME_OF_REASON = {"Manual": "Aborted", "Reverted": "Superseded"}
+OUTCOME_OF_REASON = {"Manual": "Aborted", "Reverted": "Superseded", "Drill": "Drilled"}
 
 
 def swap_back(d: Decision, spec: ReleaseSpec, reason: RollbackReason) -> None:
@@ -30,9 +30,9 @@ def start_rollback(d: Decision, spec: ReleaseSpec, reason: RollbackReason) -> No
         return
     ro.state, ro.reason = "RollingBack", reason
     ro.weight, ro.settled_at = 0, None
-    verb = {"Manual": "Aborting", "Reverted": "Reverting"}.get(reason.kind, "RollingBack")
+    verb = {"Manual": "Aborting", "Reverted": "Reverting", "Drill": "DrillRollingBack"}.get(reason.kind, "RollingBack")
     d.timeline(verb, reason.message, 0)
-    d.event(verb, f"rollout {ro.id}: {reason.message}", warning=reason.kind not in ("Reverted",))
+    d.event(verb, f"rollout {ro.id}: {reason.message}", warning=reason.kind not in ("Reverted", "Drill"))
 
 
 def finish_rollback_when_drained(d: Decision) -> None:
@@ -47,6 +47,15 @@ def finish_rollback_when_drained(d: Decision) -> None:
     if entry is not None:
         entry.outcome, entry.ended_at, entry.reason = outcome, iso(d.now), ro.reason  # type: ignore[assignment]
     version = canary.version if canary else "?"
+    if outcome == "Drilled":
+        restored = round((d.now - parse_iso(ro.reason.at)).total_seconds(), 2)
+        if entry is not None:
+            entry.restore_seconds = restored
+        msg = f"drill {ro.id}: the stable serves 100% again {restored:g}s after the rollback was decided"
+        d.timeline("Drilled", msg, 0)
+        d.event("Drilled", msg)
+        st.rollout, st.canary = None, None  # a drill changes no outcome: nothing stalls, nobody is paged
+        return
     msg = f"{version} {wording.outcome_words(outcome)}: the data plane serves the canary 0%"
     d.timeline(outcome, msg, 0)
     d.event(outcome, f"rollout {ro.id}: {msg}; reason: {ro.reason.message}", warning=outcome != "Superseded")

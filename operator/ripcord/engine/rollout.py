@@ -6,6 +6,7 @@ from typing import Optional
 
 from ripcord.api.models import AnalysisStatus, ReleaseSpec, RollbackReason, parse_duration
 from ripcord.engine.context import Decision
+from ripcord.engine.drill import drill_step
 from ripcord.engine.observed import AnalysisResult
 from ripcord.engine.rest import at_rest, invalid_template, start_rollout
 from ripcord.engine.rollback import finish_rollback_when_drained, metric_reason, start_rollback
@@ -143,6 +144,9 @@ def progress(d: Decision, spec: ReleaseSpec) -> None:
                        ro.weight)
         return
 
+    if ro.drill:
+        drill_step(d, spec)
+        return
     result = obs.analysis
     if result is not None and fold_analysis(d, spec, result):
         return  # rolled back

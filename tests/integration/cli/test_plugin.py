@@ -292,3 +292,24 @@ def test_a_rollout_without_a_verdict_holds_until_a_person_acts(sandbox: Any, rel
     assert aborted.returncode == 0, _explain(aborted)
     watched = ripcord(sandbox, namespace, "get", name, "--watch", "--timeout", "60s", timeout=90)
     assert watched.returncode == outcome.EXIT_ROLLED_BACK, _explain(watched)
+
+
+@pytest.mark.integration
+def test_a_rollback_drill_measures_the_time_to_restore_and_changes_nothing(sandbox: Any, releases: Releases,
+                                                                          operator: Any, namespace: str,
+                                                                          load: Any) -> None:
+    name = "drill"
+    _stable(releases, name, analysis=SLOW)
+    load(name, rps=20)
+    drilled = ripcord(sandbox, namespace, "drill", name, "--timeout", "120s", timeout=150)
+    assert drilled.returncode == outcome.EXIT_OK, _explain(drilled)
+    found = re.search(r"rolled back at (\d+)%; the stable served 100% again ([0-9.]+) s after", drilled.stdout)
+    assert found is not None, _explain(drilled)
+    status = releases.status(name)
+    entry = status["history"][0]
+    assert entry["drill"] is True and entry["outcome"] == "Drilled" and entry["weightReached"] == int(found.group(1))
+    assert entry["restoreSeconds"] == float(found.group(2)) and entry["restoreSeconds"] < 30
+    assert status["stable"]["version"] == "1.0.0" and status["phase"] == "Stable"
+    assert status["lastOutcome"] == "Installed" and not status.get("stalledTemplateHash")
+    history = ripcord(sandbox, namespace, "history", name)
+    assert re.search(r"Drilled", history.stdout), _explain(history)
