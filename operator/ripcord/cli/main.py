@@ -10,7 +10,10 @@ import argparse
 import logging
 import os
 import sys
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+if TYPE_CHECKING:
+    from ripcord.telemetry.kubecalls import KubeApiCalls
 
 log = logging.getLogger("ripcord")
 
@@ -35,8 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _api_client(kubeconfig: Optional[str]) -> Any:
-    from kubernetes import client, config
+def _api_client(kubeconfig: Optional[str], calls: "KubeApiCalls") -> Any:
+    """The operator's client; every request it sends is counted in ``calls`` (telemetry.kubecalls)."""
+    from kubernetes import config
+
+    from ripcord.telemetry.kubecalls import CountingApiClient
     if kubeconfig:
         os.environ["KUBECONFIG"] = kubeconfig  # Kopf logs in from the same file
         config.load_kube_config(config_file=kubeconfig)
@@ -45,7 +51,7 @@ def _api_client(kubeconfig: Optional[str]) -> Any:
             config.load_incluster_config()
         except config.ConfigException:
             config.load_kube_config()
-    return client.ApiClient()
+    return CountingApiClient(calls)
 
 
 def build_reconciler(api_client: Any, config_path: Optional[str]) -> Any:
@@ -64,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:
         # "Timer 'reconcile' succeeded" once a second per Release drowns the transitions Ripcord logs.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    api_client = _api_client(args.kubeconfig)
-    from ripcord import operator as edge
     from ripcord.telemetry import default_metrics, start_metrics_server
+    from ripcord.telemetry.kubecalls import KubeApiCalls
     metrics = default_metrics()
+    api_client = _api_client(args.kubeconfig, KubeApiCalls(metrics.registry))
+    from ripcord import operator as edge
     namespaces = args.namespace or []
     edge.install(build_reconciler(api_client, args.config), namespaces=namespaces)
     if args.metrics_port:
