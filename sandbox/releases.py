@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import yaml
 from kubernetes import client
@@ -81,12 +81,17 @@ def demo_template(version: str, *, env: Optional[dict[str, str]] = None, readine
     }
 
 
+VIRTUAL_APP = "ripcord/virtual-app"  # sandbox.kubelet.virtual: the demo app without a process
+
+
 def release_manifest(name: str, version: str, *, provider: str = "replicas", replicas: int = 2,
                      env: Optional[dict[str, str]] = None, analysis: Optional[dict[str, Any]] = None,
-                     **spec: Any) -> dict[str, Any]:
+                     virtual: bool = False, **spec: Any) -> dict[str, Any]:
+    """A Release of the demo app; ``virtual``: its pods are virtual (no process, synthesised metrics)."""
+    image = f"{VIRTUAL_APP}:{version}" if virtual else None
     body: dict[str, Any] = {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Release", "metadata": {"name": name},
-        "spec": {"version": version, "replicas": replicas, "template": demo_template(version, env=env),
+        "spec": {"version": version, "replicas": replicas, "template": demo_template(version, env=env, image=image),
                  "service": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
                  "traffic": {"provider": provider},
                  "steps": [20, 50],
@@ -155,10 +160,12 @@ class OperatorProcess:
     """`ripcord run` as its own process, under the operator's identity (the shipped RBAC)."""
 
     def __init__(self, kubeconfig: str, namespace: "str | list[str]", log_path: Path, config_path: Path,
-                 env: Optional[dict[str, str]] = None) -> None:
+                 env: Optional[dict[str, str]] = None, args: Sequence[str] = ()) -> None:
+        """``args``: more ``ripcord run`` arguments (e.g. ``--metrics-port``)."""
         self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
         self.config_path = config_path
         self.env = env or {}
+        self.args = list(args)
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
     def start(self, **extra_env: str) -> "OperatorProcess":
@@ -169,7 +176,7 @@ class OperatorProcess:
             [sys.executable, "-m", "ripcord.cli.main", "run", "--kubeconfig", self.kubeconfig,
              *[arg for ns in ([self.namespace] if isinstance(self.namespace, str) else self.namespace)
                for arg in ("--namespace", ns)],
-             "--config", str(self.config_path)],
+             "--config", str(self.config_path), *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         return self
 
@@ -196,10 +203,12 @@ class OperatorProcess:
             return ""
 
 
-def write_operator_config(path: Path, prometheus_url: str) -> Path:
+def write_operator_config(path: Path, prometheus_url: str, scrape_interval_s: float = 1) -> Path:
+    """``scrape_interval_s``: of the pods analysed (virtual pods: sandbox.prometheus.VIRTUAL_SCRAPE_INTERVAL_S)."""
     path.write_text(yaml.safe_dump({
         "namespace": "ripcord-system",
-        "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5, "scrapeIntervalSeconds": 1}},
+        "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5,
+                                   "scrapeIntervalSeconds": scrape_interval_s}},
         "webhooks": {"allowedUrls": ["http://127.0.0.1:"]},
         "analysis": {"deadlineSeconds": 3},
     }))

@@ -29,10 +29,11 @@ def operator_factory(ripcord_installed: Any, namespace: str, tmp_path: Path,
     """Start `ripcord run` for the test's namespace as the operator identity; stopped after the test."""
     started: list[OperatorProcess] = []
 
-    def start(prometheus_url: Optional[str] = None, **env: str) -> OperatorProcess:
-        """``prometheus_url``: the only Prometheus the operator's configuration allows (default: the sandbox's)."""
+    def start(prometheus_url: Optional[str] = None, scrape_interval_s: float = 1, **env: str) -> OperatorProcess:
+        """``prometheus_url``: the only Prometheus the operator's configuration allows (default: the sandbox's);
+        ``scrape_interval_s``: how often the pods analysed are scraped (virtual pods: every 5 s)."""
         config = write_operator_config(tmp_path / f"ripcord-{len(started)}.yaml",
-                                       prometheus_url or ripcord_installed.prometheus_url)
+                                       prometheus_url or ripcord_installed.prometheus_url, scrape_interval_s)
         proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log",
                                config).start(**env)
         started.append(proc)
