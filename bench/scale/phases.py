@@ -2,6 +2,7 @@
 sandbox clients), with every Release at rest, and while M Releases roll out at once."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -26,21 +27,32 @@ class Window:
     prometheus_queries: float
     reconciles: float
     operator_cpu_cores: Optional[float]
-    apiserver_cpu_cores: Optional[float]
+    components: dict[str, tuple[float, int]]  # sandbox process -> (CPU cores, RSS bytes at the end)
     lateness: Optional[list[tuple[float, float]]]  # histogram growth, when the operator exports it
+    load_average: float = 0.0  # the machine's 1-minute load average at the end (other work shares it)
+
+    @property
+    def apiserver_cpu_cores(self) -> Optional[float]:
+        c = self.components.get("kube-apiserver")
+        return c[0] if c else None
 
 
-def window(a: Snapshot, b: Snapshot) -> Window:
-    def cores(x: Optional[procstat.ProcSample], y: Optional[procstat.ProcSample]) -> Optional[float]:
-        return procstat.cpu_cores(x, y) if x is not None and y is not None else None
+def window(a: Snapshot, b: Snapshot, load_average: float = 0.0) -> Window:
     lateness = (promtext.histogram_growth(a.lateness, b.lateness)
                 if a.lateness is not None and b.lateness is not None else None)
+    components = {name: (procstat.cpu_cores(a.components[name], s), s.rss_bytes)
+                  for name, s in b.components.items() if name in a.components}
+    op = (procstat.cpu_cores(a.operator_proc, b.operator_proc)
+          if a.operator_proc is not None and b.operator_proc is not None else None)
     return Window(seconds=b.at - a.at, apiserver=promtext.growth(a.apiserver, b.apiserver),
                   client=promtext.growth(a.client, b.client),
                   prometheus_queries=b.prometheus_queries - a.prometheus_queries,
-                  reconciles=b.reconciles - a.reconciles,
-                  operator_cpu_cores=cores(a.operator_proc, b.operator_proc),
-                  apiserver_cpu_cores=cores(a.apiserver_proc, b.apiserver_proc), lateness=lateness)
+                  reconciles=b.reconciles - a.reconciles, operator_cpu_cores=op, components=components,
+                  lateness=lateness, load_average=load_average)
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,7 @@ class Rolling:
 def measure_background(apiserver: ApiServer, prometheus_url: str, seconds: float) -> Window:
     a = take(apiserver, prometheus_url)
     time.sleep(seconds)
-    return window(a, take(apiserver, prometheus_url))
+    return window(a, take(apiserver, prometheus_url), _load())
 
 
 def warm_up(operator: OperatorUnderTest, releases: int, timeout: float, echo: Echo) -> float:
@@ -97,7 +109,7 @@ def measure_at_rest(operator: OperatorUnderTest, apiserver: ApiServer, prometheu
     time.sleep(seconds)
     b = take(apiserver, prometheus_url, operator)
     rss.stop()
-    return AtRest(releases, window(a, b), background, rss.peak)
+    return AtRest(releases, window(a, b, _load()), background, rss.peak)
 
 
 def measure_rolling(scenario: Scenario, operator: OperatorUnderTest, apiserver: ApiServer, prometheus_url: str,
@@ -134,7 +146,7 @@ def measure_rolling(scenario: Scenario, operator: OperatorUnderTest, apiserver: 
         results.append(RolloutResult(s, rollouts.outcome(status, s.rollout_id),
                                      rollouts.first_step_delay(status, s.rollout_id, s.changed_at),
                                      tuple(rollouts.analysis_lateness(marks, ANALYSIS_INTERVAL_S))))
-    return Rolling(at_rest, window(a, b), rss.peak, tuple(results),
+    return Rolling(at_rest, window(a, b, _load()), rss.peak, tuple(results),
                    bench_requests=scenario.requests + watch.requests - before_requests)
 
 

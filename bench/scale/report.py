@@ -50,7 +50,9 @@ class Row:
     config: Configuration
     api_rest_client: float  # requests per Release per minute, every Release at rest (operator's count)
     api_rest_apiserver: float  # the same from apiserver_request_total minus the background
-    api_rolling_client: Optional[float]  # per rolling Release per minute, the at-rest share taken out
+    api_rolling_client: Optional[float]  # per Release (all N+M) per minute while M roll out
+    api_rolling_excess: Optional[float]  # per rolling Release per minute, beyond the at-rest rate of all
+    api_rolling_total_per_min: Optional[float]  # the operator's requests per minute while M roll out
     api_rolling_apiserver_per_min: Optional[float]  # every client but the benchmark, minus the background
     prom_rest_per_min: float
     prom_rolling_per_min: Optional[float]
@@ -71,6 +73,9 @@ class Row:
     rollouts: int
     outcomes: dict[str, int]
     rolling_s: Optional[float]
+    load_rest: float  # the machine's 1-minute load average at the end of the at-rest window
+    load_rolling: Optional[float]
+    sandbox: dict[str, tuple[float, int]]  # at rest: sandbox process -> (CPU cores, RSS bytes)
 
 
 def row(config: Configuration, at_rest: AtRest, rolling: Optional[Rolling]) -> Row:
@@ -80,7 +85,7 @@ def row(config: Configuration, at_rest: AtRest, rolling: Optional[Rolling]) -> R
     rest_rate = client_rest / w.seconds / n if n else 0.0  # per Release per second
     lat50 = lat99 = None
     source = "none"
-    api_roll = api_roll_all = prom_roll = rss_roll = cpu_roll = None
+    api_roll = api_excess = api_total = api_roll_all = prom_roll = rss_roll = cpu_roll = load_roll = None
     fs50 = fs99 = fsmax = None
     correct = total = 0
     outcomes: dict[str, int] = {}
@@ -89,7 +94,10 @@ def row(config: Configuration, at_rest: AtRest, rolling: Optional[Rolling]) -> R
         r = rolling.window
         m = len(rolling.results)
         rolling_s = r.seconds
-        api_roll = (_sum(r.client) - rest_rate * rolling.at_rest * r.seconds) * 60.0 / r.seconds / m
+        api_total = per_min(_sum(r.client), r.seconds)
+        api_roll = api_total / (rolling.at_rest + m)
+        api_excess = (api_total - rest_rate * 60.0 * (rolling.at_rest + m)) / m
+        load_roll = r.load_average
         api_roll_all = per_min(_sum(apiserver_net(r, bg)) - rolling.bench_requests, r.seconds)
         prom_roll = per_min(r.prometheus_queries, r.seconds)
         rss_roll = rolling.rss_peak_bytes / MIB
@@ -110,7 +118,8 @@ def row(config: Configuration, at_rest: AtRest, rolling: Optional[Rolling]) -> R
     return Row(
         config=config, api_rest_client=per_min(client_rest, w.seconds) / n,
         api_rest_apiserver=per_min(_sum(apiserver_net(w, bg)), w.seconds) / n,
-        api_rolling_client=api_roll, api_rolling_apiserver_per_min=api_roll_all,
+        api_rolling_client=api_roll, api_rolling_excess=api_excess, api_rolling_total_per_min=api_total,
+        api_rolling_apiserver_per_min=api_roll_all,
         prom_rest_per_min=per_min(w.prometheus_queries, w.seconds), prom_rolling_per_min=prom_roll,
         rss_rest_mib=at_rest.rss_peak_bytes / MIB, rss_rolling_mib=rss_roll,
         cpu_rest=w.operator_cpu_cores, cpu_rolling=cpu_roll,
@@ -118,7 +127,8 @@ def row(config: Configuration, at_rest: AtRest, rolling: Optional[Rolling]) -> R
         tick_spacing_rest_s=(n * w.seconds / w.reconciles) if w.reconciles > 0 else None,
         lateness_p50_s=lat50, lateness_p99_s=lat99, lateness_source=source,
         first_step_p50_s=fs50, first_step_p99_s=fs99, first_step_max_s=fsmax,
-        correct=correct, rollouts=total, outcomes=outcomes, rolling_s=rolling_s)
+        correct=correct, rollouts=total, outcomes=outcomes, rolling_s=rolling_s,
+        load_rest=w.load_average, load_rolling=load_roll, sandbox=dict(w.components))
 
 
 # ------------------------------------------------------------------------------ text
@@ -139,20 +149,27 @@ def render_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     rest = render_table(
-        ["at rest+rolling", "req/Release/min (client)", "(apiserver)", "prom q/min", "tick spacing s",
-         "op CPU cores", "op RSS MiB", "apiserver CPU", "(no operator)"],
+        ["N+M", "req/Release/min", "(API server)", "prom q/min", "tick spacing s", "op CPU", "op RSS MiB",
+         "apiserver CPU", "(no operator)", "load"],
         [[str(r.config), _fmt(r.api_rest_client), _fmt(r.api_rest_apiserver), _fmt(r.prom_rest_per_min),
           _fmt(r.tick_spacing_rest_s, 2), _fmt(r.cpu_rest, 2), _fmt(r.rss_rest_mib, 0),
-          _fmt(r.apiserver_cpu_rest, 2), _fmt(r.apiserver_cpu_background, 2)] for r in rows])
+          _fmt(r.apiserver_cpu_rest, 2), _fmt(r.apiserver_cpu_background, 2), _fmt(r.load_rest)] for r in rows])
     rolling = render_table(
-        ["at rest+rolling", "req/rolling Release/min", "apiserver req/min (all)", "prom q/min", "op CPU",
-         "op RSS MiB", "lateness p50 s", "p99 s", "1st step p50 s", "p99 s", "max s", "correct", "took s"],
-        [[str(r.config), _fmt(r.api_rolling_client), _fmt(r.api_rolling_apiserver_per_min, 0),
-          _fmt(r.prom_rolling_per_min), _fmt(r.cpu_rolling, 2), _fmt(r.rss_rolling_mib, 0),
-          _fmt(r.lateness_p50_s, 2), _fmt(r.lateness_p99_s, 2), _fmt(r.first_step_p50_s),
-          _fmt(r.first_step_p99_s), _fmt(r.first_step_max_s), f"{r.correct}/{r.rollouts}", _fmt(r.rolling_s, 0)]
+        ["N+M", "req/Release/min", "excess/rolling", "op req/min", "all req/min", "prom q/min", "op CPU",
+         "op RSS MiB", "late p50 s", "p99 s", "1st step p50 s", "p99 s", "max s", "correct", "took s", "load"],
+        [[str(r.config), _fmt(r.api_rolling_client), _fmt(r.api_rolling_excess), _fmt(r.api_rolling_total_per_min, 0),
+          _fmt(r.api_rolling_apiserver_per_min, 0), _fmt(r.prom_rolling_per_min), _fmt(r.cpu_rolling, 2),
+          _fmt(r.rss_rolling_mib, 0), _fmt(r.lateness_p50_s, 2), _fmt(r.lateness_p99_s, 2),
+          _fmt(r.first_step_p50_s), _fmt(r.first_step_p99_s), _fmt(r.first_step_max_s), f"{r.correct}/{r.rollouts}",
+          _fmt(r.rolling_s, 0), _fmt(r.load_rolling)]
          for r in rows])
-    return f"At rest (every Release at rest):\n{rest}\n\nRolling out (M at once, N at rest):\n{rolling}"
+    names = sorted({n for r in rows for n in r.sandbox})
+    sandbox = render_table(["N+M", *(f"{n} CPU/MiB" for n in names)],
+                           [[str(r.config), *(f"{_fmt(r.sandbox[n][0], 2)}/{_fmt(r.sandbox[n][1] / MIB, 0)}"
+                                              if n in r.sandbox else "-" for n in names)] for r in rows])
+    return (f"At rest (N+M Releases, all at rest; requests by the operator's count, then the API server's):\n{rest}"
+            f"\n\nRolling out (M at once, N at rest):\n{rolling}"
+            f"\n\nThe sandbox at rest (CPU cores, RSS MiB):\n{sandbox}")
 
 
 def mix_table(config: Configuration, mix: Sequence[MixLine]) -> str:
@@ -171,6 +188,9 @@ def row_json(r: Row) -> dict[str, Any]:
     for f in dataclasses.fields(r):
         if f.name == "config":
             continue
+        if f.name == "sandbox":
+            out["sandbox"] = {n: {"cpu_cores": _round(c), "rss_mib": round(b / MIB, 1)} for n, (c, b) in r.sandbox.items()}
+            continue
         v = getattr(r, f.name)
         out[f.name] = _round(v) if isinstance(v, float) or v is None else v
     return out
@@ -184,7 +204,8 @@ def summary(rows: Sequence[Row], largest: Configuration, elapsed_s: float) -> di
         "releases_rolling": r.config.rolling,
         "api_requests_per_release_per_min_at_rest": _round(r.api_rest_client),
         "api_requests_per_release_per_min_at_rest_apiserver": _round(r.api_rest_apiserver),
-        "api_requests_per_rolling_release_per_min": _round(r.api_rolling_client),
+        "api_requests_per_release_per_min_rolling": _round(r.api_rolling_client),
+        "api_requests_excess_per_rolling_release_per_min": _round(r.api_rolling_excess),
         "prometheus_queries_per_min_at_rest": _round(r.prom_rest_per_min),
         "prometheus_queries_per_min_rolling": _round(r.prom_rolling_per_min),
         "lateness_p50_s": _round(r.lateness_p50_s),

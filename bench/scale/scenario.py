@@ -123,8 +123,10 @@ class Scenario:
         return made
 
     def wait_at_rest(self, count: int, timeout: float, echo: Callable[[str], None] = print,
-                     poll_s: float = 5.0) -> float:
-        """Wait until Releases 0..count-1 are all at rest; seconds waited."""
+                     poll_s: float = 0.0) -> float:
+        """Wait until Releases 0..count-1 are all at rest; seconds waited. Each poll lists every
+        Release (megabytes at 1,000): by default every 5 s per 500 Releases."""
+        poll_s = poll_s or 5.0 * max(1.0, count / 500)
         t0 = time.monotonic()
         wanted = {self.ref(i) for i in range(count)}
         last_told = 0.0

@@ -29,25 +29,29 @@ def _resource(labels_resource: str, subresource: str) -> str:
 
 
 class ApiServer:
-    """The sandbox's API server's /metrics, read as the admin, and its process."""
+    """The sandbox's API server's /metrics, read as the admin, and the sandbox's processes."""
 
     def __init__(self, sandbox: Any) -> None:
         cfg = yaml.safe_load(Path(sandbox.admin_kubeconfig).read_text())
         self.token = cfg["users"][0]["user"]["token"]
         self.url = sandbox.apiserver_url.rstrip("/") + "/metrics"
         self.ssl = ssl.create_default_context(cafile=str(Path(sandbox.state_dir) / "pki" / "ca.crt"))
-        self.pid_file = Path(sandbox.state_dir) / "run" / "kube-apiserver.pid"
+        self.run_dir = Path(sandbox.state_dir) / "run"
 
     def metrics(self) -> str:
         req = urllib.request.Request(self.url, headers={"Authorization": f"Bearer {self.token}"})
         with urllib.request.urlopen(req, timeout=30, context=self.ssl) as resp:
             return str(resp.read().decode())
 
-    def pid(self) -> Optional[int]:
-        try:
-            return int(self.pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
+    def components(self) -> dict[str, ProcSample]:
+        """CPU and memory of every sandbox process (etcd, kube-apiserver, kubelet, Prometheus...)."""
+        out = {}
+        for pid_file in sorted(self.run_dir.glob("*.pid")):
+            try:
+                out[pid_file.stem] = procstat.sample(int(pid_file.read_text().split()[0]))
+            except (OSError, ValueError, IndexError):
+                continue
+        return out
 
 
 def apiserver_requests(text: str) -> Counts:
@@ -71,7 +75,7 @@ def prometheus_queries(text: str) -> float:
 class Snapshot:
     at: float  # monotonic
     apiserver: Counts
-    apiserver_proc: Optional[ProcSample]
+    components: dict[str, ProcSample]  # the sandbox's processes, by name
     prometheus_queries: float
     client: Counts = field(default_factory=dict)  # the operator's own count; empty when none runs
     reconciles: float = 0.0
@@ -84,12 +88,11 @@ def take(apiserver: ApiServer, prometheus_url: str, operator: Any = None) -> Sna
     with urllib.request.urlopen(f"{prometheus_url}/metrics", timeout=30) as resp:
         prom = resp.read().decode()
     api_text = apiserver.metrics()
-    api_pid = apiserver.pid()
-    api_proc = procstat.sample(api_pid) if api_pid else None
+    components = apiserver.components()
     if operator is None:
-        return Snapshot(time.monotonic(), apiserver_requests(api_text), api_proc, prometheus_queries(prom), {})
+        return Snapshot(time.monotonic(), apiserver_requests(api_text), components, prometheus_queries(prom))
     op_text = operator.metrics()
     hist = promtext.histogram(op_text, LATENESS)
-    return Snapshot(time.monotonic(), apiserver_requests(api_text), api_proc, prometheus_queries(prom),
+    return Snapshot(time.monotonic(), apiserver_requests(api_text), components, prometheus_queries(prom),
                     client=client_requests(op_text), reconciles=promtext.total(op_text, RECONCILES),
                     lateness=hist or None, operator_proc=procstat.sample(operator.pid))

@@ -20,7 +20,8 @@ REQUIRED = ("releases_at_rest", "releases_rolling", "api_requests_per_release_pe
 def _window(seconds: float, apiserver: dict[tuple[str, ...], float], client: dict[tuple[str, ...], float],
             prom: float = 0.0, reconciles: float = 0.0, cpu: float | None = 0.5,
             lateness: list[tuple[float, float]] | None = None) -> Window:
-    return Window(seconds, apiserver, client, prom, reconciles, cpu, 0.7, lateness)
+    return Window(seconds, apiserver, client, prom, reconciles, cpu,
+                  {"kube-apiserver": (0.7, 400 * report.MIB), "kubelet": (0.1, 90 * report.MIB)}, lateness, 3.5)
 
 
 def _at_rest(releases: int = 100) -> AtRest:
@@ -37,7 +38,7 @@ def _result(good: bool, outcome: str | None, first: float | None, late: tuple[fl
 
 
 def _rolling(lateness: list[tuple[float, float]] | None = None) -> Rolling:
-    # 120 s, 10 rolling + 100 at rest; the at-rest share is 1/s per Release = 12,000 requests
+    # 120 s, 3 rolling + 100 at rest
     window = _window(120, {("GET", "deployments"): 15000}, {("GET", "deployments"): 13200}, prom=240, cpu=0.8,
                      lateness=lateness)
     results = (_result(True, "Promoted", 2.0, (0.1, 0.3)), _result(False, "RolledBack", 3.0, (0.2,)),
@@ -49,7 +50,9 @@ def test_row_figures() -> None:
     r = report.row(Configuration(100, 10), _at_rest(), _rolling())
     assert r.api_rest_client == pytest.approx(60.0)  # 6,000 per 60 s / 100 Releases
     assert r.api_rest_apiserver == pytest.approx(60.0)  # (6,300 - 5/s x 60 s) / 100 / min
-    assert r.api_rolling_client == pytest.approx((13200 - 12000) / 2 / 3)  # per rolling Release per min
+    assert r.api_rolling_total_per_min == pytest.approx(13200 / 2)
+    assert r.api_rolling_client == pytest.approx(13200 / 2 / 103)  # per Release (all of them) per min
+    assert r.api_rolling_excess == pytest.approx((13200 / 2 - 60 * 103) / 3)  # beyond the at-rest rate
     assert r.api_rolling_apiserver_per_min == pytest.approx((15000 - 600 - 12) / 2)
     assert r.prom_rest_per_min == 0 and r.prom_rolling_per_min == 120
     assert r.tick_spacing_rest_s == pytest.approx(100 * 60 / 5000)
@@ -57,6 +60,7 @@ def test_row_figures() -> None:
     assert r.lateness_source == "analysis ticks (3)" and r.lateness_p50_s == pytest.approx(0.2)
     assert r.first_step_p50_s == pytest.approx(2.5) and r.first_step_max_s == 3.0
     assert (r.correct, r.rollouts) == (2, 3)
+    assert r.apiserver_cpu_rest == 0.7 and r.load_rest == 3.5 and r.sandbox["kubelet"] == (0.1, 90 * report.MIB)
     assert r.outcomes == {"Promoted->Promoted": 1, "RolledBack->RolledBack": 1, "Promoted->unfinished": 1}
 
 
@@ -88,5 +92,6 @@ def test_summary_json_has_the_required_keys_for_the_largest_configuration() -> N
     assert out["operator_rss_mib"] == 300.0 and out["operator_cpu_cores_mean"] == 0.8
     assert out["rollouts_correct_fraction"] == pytest.approx(0.667)
     assert [c["releases_at_rest"] for c in out["configurations"]] == [100, 1000]
+    assert out["configurations"][0]["sandbox"]["kubelet"] == {"cpu_cores": 0.1, "rss_mib": 90.0}
     table = report.table([small, large])
-    assert "1000+100" in table and "2/3" in table
+    assert "1000+100" in table and "2/3" in table and "0.10/90" in table
