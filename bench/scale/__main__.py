@@ -40,8 +40,10 @@ def run(settings: Settings, workdir: Path) -> int:
     rows: list[report.Row] = []
     mixes: list[str] = []
 
+    starts = iter(range(1_000_000))
+
     def start_operator() -> OperatorUnderTest:
-        return OperatorUnderTest(sb, scenario.namespace_names(), workdir / f"operator-{len(rows)}").start()
+        return OperatorUnderTest(sb, scenario.namespace_names(), workdir / f"operator-{next(starts)}").start()
 
     try:
         operator = start_operator()
