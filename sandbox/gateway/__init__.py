@@ -13,9 +13,13 @@ client), :mod:`.metrics`, :mod:`.api` (control HTTP API), :mod:`.client` (a smal
 that API for tests and the demo), :mod:`.bench` (CPU per request rate).
 """
 
+from ..layout import GATEWAY_PORT, HOST
+
 GATEWAY_NAME = "sandbox-gateway"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 CONTROLLER_NAME = "ripcord.dev/sandbox-gateway"
-DEFAULT_LISTEN = "127.0.0.1:18080"
+# The sandbox's gateway address, port offset included (RIPCORD_SANDBOX_PORT_OFFSET): a client
+# of a second sandbox must never drive the first one's gateway.
+DEFAULT_LISTEN = f"{HOST}:{GATEWAY_PORT}"
 # Same buckets as the demo app (docs/design.md), so app and gateway latency compare.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,3 +152,16 @@ def test_registry_serves_running_apps_only_and_a_restart_starts_from_zero() -> N
     now[0] = 11.0
     after = _samples(pods.render())
     assert after[("http_request_duration_seconds_count", count)] < before[("http_request_duration_seconds_count", count)]
+
+
+def test_prometheus_scrapes_the_virtual_pods_endpoint_with_honor_labels(tmp_path: Path) -> None:
+    from sandbox import prometheus
+    from sandbox.layout import KUBELET_PORT, Paths
+    paths = Paths(tmp_path)
+    job = next(j for j in prometheus.config(paths)["scrape_configs"] if j["job_name"] == prometheus.VIRTUAL_JOB)
+    assert job["honor_labels"] is True and job["metrics_path"] == "/metrics/virtual"
+    assert job["scrape_interval"] == f"{prometheus.VIRTUAL_SCRAPE_INTERVAL_S}s"
+    assert job["static_configs"] == [{"targets": [f"127.0.0.1:{KUBELET_PORT}"]}]
+    assert job["tls_config"] == {"ca_file": str(tmp_path / "pki" / "ca.crt")}
+    assert prometheus.write_config(paths) is True
+    assert prometheus.write_config(paths) is False  # unchanged: a running Prometheus needs no reload
