@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from . import procstat, promtext, rollouts
 from .operator_process import OperatorUnderTest
@@ -150,6 +150,6 @@ def measure_rolling(scenario: Scenario, operator: OperatorUnderTest, apiserver: 
                    bench_requests=scenario.requests + watch.requests - before_requests)
 
 
-def expected_outcomes(results: Any) -> str:
+def expected_outcomes(results: Sequence[RolloutResult]) -> str:
     good = sum(1 for r in results if r.started.good)
     return f"{good} good (to be promoted), {len(results) - good} bad (to be rolled back)"

@@ -8,13 +8,16 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import yaml
 
 from . import procstat, promtext
 from .procstat import ProcSample
 from .promtext import Counts
+
+if TYPE_CHECKING:
+    from .operator_process import OperatorUnderTest
 
 #: The operator's count of its own requests (ripcord.telemetry.kubecalls).
 CLIENT_REQUESTS = "ripcord_kube_api_requests_total"
@@ -83,7 +86,7 @@ class Snapshot:
     operator_proc: Optional[ProcSample] = None
 
 
-def take(apiserver: ApiServer, prometheus_url: str, operator: Any = None) -> Snapshot:
+def take(apiserver: ApiServer, prometheus_url: str, operator: "Optional[OperatorUnderTest]" = None) -> Snapshot:
     """Read every source now; ``operator``: an OperatorUnderTest, or None when none runs."""
     with urllib.request.urlopen(f"{prometheus_url}/metrics", timeout=30) as resp:
         prom = resp.read().decode()
