@@ -1,8 +1,10 @@
 """The kubelet stand-in's image table: which local command an image runs.
 
 ``ripcord/demo-app:<version>`` runs the demo app at that version. ``ripcord/sandbox-test:<tag>``
-is a tiny HTTP server for the sandbox's own tests (``sandbox.testimage``). Any other image
-is unknown: the pod stays ``Waiting`` with reason ``ErrImagePull``, as a failed pull would.
+is a tiny HTTP server for the sandbox's own tests (``sandbox.testimage``).
+``ripcord/virtual-app:<version>`` runs no process at all: the kubelet stand-in plays the
+demo app at that version itself (``sandbox.kubelet.virtual``). Any other image is
+unknown: the pod stays ``Waiting`` with reason ``ErrImagePull``, as a failed pull would.
 
 A container's ``command`` replaces the image's entrypoint and its ``args`` are appended,
 as with a container runtime (demo app: ``--host``/``--port``/``--version`` are part of the
@@ -29,6 +31,7 @@ class Image:
     repository: str
     default_port: int
     entrypoint: Callable[[str, ImageContext], list[str]]  # (tag, ctx) -> argv
+    virtual: bool = False  # no process: the kubelet stand-in plays the container itself
 
 
 def _demo_app(tag: str, ctx: ImageContext) -> list[str]:
@@ -44,6 +47,7 @@ def _test_image(tag: str, ctx: ImageContext) -> list[str]:
 IMAGES: dict[str, Image] = {
     "ripcord/demo-app": Image("ripcord/demo-app", 8080, _demo_app),
     "ripcord/sandbox-test": Image("ripcord/sandbox-test", 8080, _test_image),
+    "ripcord/virtual-app": Image("ripcord/virtual-app", 8080, lambda tag, ctx: [], virtual=True),
 }
 
 
@@ -63,6 +67,11 @@ def lookup(image: str) -> tuple[Image, str] | None:
     repo, tag = split_image(image)
     entry = IMAGES.get(repo)
     return (entry, tag) if entry else None
+
+
+def is_virtual(image: str) -> bool:
+    found = lookup(image)
+    return found is not None and found[0].virtual
 
 
 def resolve(image: str, command: list[str] | None, args: list[str] | None, ctx: ImageContext) -> list[str] | None:

@@ -205,7 +205,7 @@ def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
         _check_prerequisites(echo)
         t = time.monotonic()
         tokens = cluster.prepare(paths)
-        prometheus.write_config(paths)
+        prometheus_config_changed = prometheus.write_config(paths)
         result.timings["pki+config"] = time.monotonic() - t
         comps = {c.name: c for c in components(paths, tokens)}
         started_at: dict[str, float] = {}
@@ -229,6 +229,9 @@ def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
             start(name)
         wait("etcd")
         wait("prometheus")
+        if prometheus_config_changed and "prometheus" not in result.started:
+            prometheus.reload()  # a sandbox started by an older checkout gets the new scrape jobs
+            echo("  prometheus              configuration reloaded")
         start("kube-apiserver")
         wait("kube-apiserver")
         for name in ("kube-controller-manager", "kubelet"):

@@ -81,16 +81,21 @@ def demo_template(version: str, *, env: Optional[dict[str, str]] = None, readine
     }
 
 
+VIRTUAL_APP = "ripcord/virtual-app"  # sandbox.kubelet.virtual: the demo app without a process
+
+
 def release_manifest(name: str, version: str, *, provider: str = "replicas", replicas: int = 2,
                      env: Optional[dict[str, str]] = None, analysis: Optional[dict[str, Any]] = None,
-                     **spec: Any) -> dict[str, Any]:
+                     virtual: bool = False, **spec: Any) -> dict[str, Any]:
+    """A Release of the demo app; ``virtual``: its pods are virtual (no process, synthesised metrics)."""
+    image = f"{VIRTUAL_APP}:{version}" if virtual else None
     checks: dict[str, Any] = {"interval": "2s", "stepDuration": "4s", "postPromotionWatch": "6s", "metrics": [],
                               **(analysis or {})}
     if checks["metrics"] == []:
         checks.setdefault("podHealthOnly", True)
     body: dict[str, Any] = {
         "apiVersion": f"{GROUP}/{VERSION}", "kind": "Release", "metadata": {"name": name},
-        "spec": {"version": version, "replicas": replicas, "template": demo_template(version, env=env),
+        "spec": {"version": version, "replicas": replicas, "template": demo_template(version, env=env, image=image),
                  "service": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
                  "traffic": {"provider": provider},
                  "steps": [20, 50],
@@ -206,11 +211,14 @@ class OperatorProcess:
             return ""
 
 
-def write_operator_config(path: Path, prometheus_url: str, webhooks: Sequence[str] = ()) -> Path:
-    """``webhooks``: URL prefixes notifications may go to (scheme, host and port must match exactly)."""
+def write_operator_config(path: Path, prometheus_url: str, webhooks: Sequence[str] = (),
+                          scrape_interval_s: float = 1) -> Path:
+    """``webhooks``: URL prefixes notifications may go to (scheme, host and port must match exactly);
+    ``scrape_interval_s``: of the pods analysed (virtual pods: sandbox.prometheus.VIRTUAL_SCRAPE_INTERVAL_S)."""
     path.write_text(yaml.safe_dump({
         "namespace": "ripcord-system",
-        "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5, "scrapeIntervalSeconds": 1}},
+        "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5,
+                                   "scrapeIntervalSeconds": scrape_interval_s}},
         "webhooks": {"allowedUrls": list(webhooks) or ["http://127.0.0.1:"]},
         "analysis": {"deadlineSeconds": 3},
     }))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 import aiohttp
 
 from .. import images, proc
+from . import virtual
 from .api import ApiError
 from .envs import EnvError, container_env, expand
 from .probes import ProbeTiming, run_probe
@@ -67,6 +68,11 @@ class ContainerRunner:
     @property
     def running(self) -> bool:
         return "running" in self.state
+
+    @property
+    def virtual(self) -> bool:
+        """No process: the kubelet plays the app (``ripcord/virtual-app``, sandbox.kubelet.virtual)."""
+        return images.is_virtual(self.spec.get("image", ""))
 
     @property
     def log_path(self) -> Path:
@@ -152,7 +158,10 @@ class ContainerRunner:
             if not first:
                 self.restart_count += 1
             first = False
-            exit_code, reason, started_at = await self._run_once(argv, env)
+            if self.virtual:
+                exit_code, reason, started_at = await self._run_virtual_once(env)
+            else:
+                exit_code, reason, started_at = await self._run_once(argv, env)
             finished_at = now()
             ran = time.monotonic() - self._started_mono
             self.last_state = {"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started_at,
@@ -224,6 +233,64 @@ class ContainerRunner:
         code = 128 - rc if rc < 0 else rc  # killed by signal N -> 128+N
         self._set(ready=False, started=False)
         return code, "Completed" if code == 0 else "Error", started_at
+
+    async def _run_virtual_once(self, env: dict[str, str]) -> tuple[int, str, str]:
+        """Play the app without a process until stopped or crashed; (exit code, reason, startedAt)."""
+        log_path = self.log_path
+        if log_path.exists():
+            log_path.replace(log_path.with_name(f"{self.name}.previous.log"))
+        started_at = now()
+        self._started_mono = time.monotonic()
+        self.exited.clear()
+        _, version = images.split_image(self.spec.get("image", ""))
+        self.container_id = f"sandbox://{self.pod.uid}/{self.name}/virtual-{self.restart_count}"
+        try:
+            knobs = virtual.VirtualKnobs.from_env(env)
+        except virtual.KnobError as e:
+            log_path.write_text(f"{e}\n")
+            self.exited.set()
+            self.ever_started = True
+            return 1, "Error", started_at
+        registry = self.pod.kubelet.virtual
+        registry.add(self.container_id, self.pod.virtual_target,
+                     virtual.VirtualApp.start(version, knobs, self._started_mono))
+        started_in = virtual.started_after(self.spec)
+        ready_in = virtual.ready_after(self.spec, knobs.app)
+        log_path.write_text(f"virtual-app {version}: no process; {knobs.request_rate:g} requests/s synthesised\n")
+        self.ever_started = True
+        self._set(state={"running": {"startedAt": started_at}}, started=started_in <= 0, ready=ready_in == 0)
+        self.pod.event("Started", f"Started container {self.name}")
+        probes = asyncio.create_task(self._virtual_probes(started_in, ready_in))
+        try:
+            crash_after = knobs.app.crash_after_s
+            stopped = await self._sleep_or_stop(crash_after) if crash_after > 0 else await self._stop.wait()
+        finally:
+            probes.cancel()
+            registry.remove(self.container_id)
+            self.exited.set()
+        self._set(ready=False, started=False)
+        if stopped:
+            return 0, "Completed", started_at
+        with open(log_path, "a") as out:
+            out.write(f"virtual-app {version}: crashing after {crash_after:g}s (CRASH_AFTER_S)\n")
+        return 1, "Error", started_at
+
+    async def _virtual_probes(self, started_in: float, ready_in: float | None) -> None:
+        """The probe results a virtual container would show (sandbox.kubelet.virtual.ready_after)."""
+        async def until(offset: float) -> None:
+            await asyncio.sleep(max(0.0, self._started_mono + offset - time.monotonic()))
+
+        if started_in > 0:
+            await until(started_in)
+            self._set(started=True)
+        if ready_in is None:  # READY_FAIL: /ready answers 503 at every probe
+            await until(ProbeTiming.of(self.spec.get("readinessProbe") or {}).initial_delay)
+            while True:
+                self._unhealthy("Readiness", "HTTP probe failed with statuscode: 503")
+                await asyncio.sleep(30)
+        elif ready_in > 0:
+            await until(ready_in)
+            self._set(ready=True)
 
     # --- probes -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from .events import Events
 from .ipam import Ipam
 from .pod import PodWorker
 from .targets import Targets
+from .virtual import VirtualPods
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Kubelet:
         self.backoff_max = backoff_max
         self.ipam = Ipam()
         self.targets = Targets(paths.targets_dir / "pods.json")
+        self.virtual = VirtualPods()  # the series of virtual containers, served at /metrics/virtual
         self.events = Events(api)
         self.workers: dict[str, PodWorker] = {}
         self.pid_dir = paths.kubelet_dir / "pids"

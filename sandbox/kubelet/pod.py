@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ..layout import HOST
+from ..prometheus import POD_JOB
 from .api import ApiError
 from .container import ContainerRunner, now
 
@@ -192,8 +193,11 @@ class PodWorker:
     # --- Prometheus target ----------------------------------------------------------------
 
     def target(self) -> dict | None:
-        """The file_sd entry for this pod while it runs, else None."""
-        if not any(r.running for r in self.runners):
+        """The file_sd entry for this pod while a container process runs, else None.
+
+        Virtual containers have no process to scrape: ``virtual_target`` labels their series.
+        """
+        if not any(r.running and not r.virtual for r in self.runners):
             return None
         meta = self.pod["metadata"]
         ann = meta.get("annotations") or {}
@@ -202,16 +206,32 @@ class PodWorker:
         port = ann.get("prometheus.io/port") or _metrics_port(self.pod)
         if not port:
             return None
-        labels = {"namespace": self.namespace, "pod": self.name, "workload": _workload(meta),
-                  "pod_template_hash": (meta.get("labels") or {}).get("pod-template-hash", "")}
-        for k, v in (meta.get("labels") or {}).items():
-            labels["label_" + re.sub(r"[^a-zA-Z0-9]", "_", k)] = v
+        labels = target_labels(self.pod)
         if ann.get("prometheus.io/path"):
             labels["__metrics_path__"] = ann["prometheus.io/path"]
         return {"targets": [f"{self.ip}:{port}"], "labels": labels}
 
+    def virtual_target(self) -> dict[str, str] | None:
+        """The labels a scrape of this pod would give its series (job, instance and the
+        target labels), for the kubelet's virtual-pods endpoint; None: not scraped."""
+        ann = self.pod["metadata"].get("annotations") or {}
+        if ann.get("prometheus.io/scrape") == "false":
+            return None
+        port = ann.get("prometheus.io/port") or _metrics_port(self.pod) or 8080
+        return {"job": POD_JOB, "instance": f"{self.ip}:{port}", **target_labels(self.pod)}
+
     def event(self, reason: str, message: str, warning: bool = False) -> None:
         self.kubelet.events.emit(self.pod, reason, message, warning)
+
+
+def target_labels(pod: dict) -> dict[str, str]:
+    """Prometheus target labels of a pod (docs/design.md "Metrics as the sandbox exposes them")."""
+    meta = pod["metadata"]
+    labels = {"namespace": meta["namespace"], "pod": meta["name"], "workload": _workload(meta),
+              "pod_template_hash": (meta.get("labels") or {}).get("pod-template-hash", "")}
+    for k, v in (meta.get("labels") or {}).items():
+        labels["label_" + re.sub(r"[^a-zA-Z0-9]", "_", k)] = v
+    return labels
 
 
 def _metrics_port(pod: dict) -> int | None:

@@ -1,4 +1,5 @@
-"""The kubelet's HTTPS endpoint, for ``kubectl logs`` (the API server proxies to it) and /healthz."""
+"""The kubelet's HTTPS endpoint: ``kubectl logs`` (the API server proxies to it), /healthz,
+and the synthesised metrics of every virtual pod (``/metrics/virtual``, sandbox.kubelet.virtual)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from ..prometheus import VIRTUAL_METRICS_PATH
 
 if TYPE_CHECKING:
     from .node import Kubelet
@@ -64,10 +67,18 @@ async def healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+async def virtual_metrics(request: web.Request) -> web.Response:
+    kubelet: "Kubelet" = request.app["kubelet"]
+    return web.Response(body=kubelet.virtual.render().encode(),
+                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+                                 "X-Virtual-Containers": str(len(kubelet.virtual))})
+
+
 async def serve(kubelet: "Kubelet", host: str, port: int, cert: Path, key: Path) -> web.AppRunner:
     app = web.Application()
     app["kubelet"] = kubelet
     app.router.add_get("/healthz", healthz)
+    app.router.add_get(VIRTUAL_METRICS_PATH, virtual_metrics)
     app.router.add_get("/containerLogs/{ns}/{pod}/{container}", container_logs)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(cert), str(key))

@@ -30,11 +30,12 @@ def operator_factory(ripcord_installed: Any, namespace: str, tmp_path: Path,
     started: list[OperatorProcess] = []
 
     def start(prometheus_url: Optional[str] = None, args: Sequence[str] = (), webhooks: Sequence[str] = (),
-              **env: str) -> OperatorProcess:
+              scrape_interval_s: float = 1, **env: str) -> OperatorProcess:
         """``prometheus_url``: the only Prometheus the operator's configuration allows (default: the sandbox's);
-        ``args``: more `ripcord run` flags; ``webhooks``: the URL prefixes notifications may go to."""
+        ``args``: more `ripcord run` flags; ``webhooks``: the URL prefixes notifications may go to;
+        ``scrape_interval_s``: how often the pods analysed are scraped (virtual pods: every 5 s)."""
         config = write_operator_config(tmp_path / f"ripcord-{len(started)}.yaml",
-                                       prometheus_url or ripcord_installed.prometheus_url, webhooks)
+                                       prometheus_url or ripcord_installed.prometheus_url, webhooks, scrape_interval_s)
         proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log",
                                config, args=args).start(**env)
         started.append(proc)

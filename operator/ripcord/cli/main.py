@@ -11,7 +11,10 @@ import argparse
 import logging
 import os
 import sys
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+if TYPE_CHECKING:
+    from ripcord.telemetry.kubecalls import KubeApiCalls
 
 log = logging.getLogger("ripcord")
 
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from ripcord.kube.client import api_client
     from ripcord.runtime.app import Settings, build
     from ripcord.telemetry import default_metrics, start_metrics_server
+    from ripcord.telemetry.kubecalls import KubeApiCalls
     from ripcord.wiring import analyzer_and_checks, notifier_for
 
     logs.setup(args.log_format, verbose=args.verbose)  # every line, Kopf's too, in one format
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = default_metrics()
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
-    api = api_client(args.kubeconfig, counter=metrics.kube_request)
+    api = api_client(args.kubeconfig, counter=KubeApiCalls(metrics.registry).count)
     settings = Settings(namespaces=tuple(args.namespace or ()), shard=args.shard or None,
                         workers=args.workers, resync_s=args.resync_seconds)
     analyzer, check = analyzer_and_checks(api, args.config)

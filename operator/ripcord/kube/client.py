@@ -4,14 +4,13 @@ The kubernetes package sends a request with no timeout unless each call passes
 ``_request_timeout``; one forgotten call against an API server that accepts connections and
 never answers would hold a worker for ever. :class:`BoundedApiClient` gives every request a
 default (connect, read) timeout at the one place all generated calls go through, and counts
-it (``ripcord_kube_api_requests_total{verb,resource}``), so the figures of ``make
-bench-scale`` are counted at the client. Kopf's own watch connections are not seen here:
+it (``ripcord.telemetry.kubecalls``: ``ripcord_kube_api_requests_total{verb,resource}`` in the
+API server's own vocabulary), so the figures of ``make bench-scale`` are counted at the client. Kopf's own watch connections are not seen here:
 they have Kopf's own timeouts (``ripcord.operator``).
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence, Union
-from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
@@ -22,29 +21,10 @@ from ripcord.kube import safejson
 #: retried by the next reconcile), which also keeps every write inside the leader's lease.
 DEFAULT_TIMEOUT = (3.0, 5.0)
 
-#: verb, resource -> None
+#: (method, url) -> None: called once per request, before it is sent (ripcord.telemetry.kubecalls counts)
 RequestCounter = Callable[[str, str], None]
 
 Timeout = Union[float, tuple[float, float]]
-
-def request_kind(method: str, url: str) -> tuple[str, str]:
-    """(verb, resource) of a request, as the API server's audit and metrics name them."""
-    parts = urlsplit(url)
-    segs = [s for s in parts.path.split("/") if s]
-    rest = segs[2:] if segs[:1] == ["api"] else segs[3:]  # drop api/v1 or apis/<group>/<version>
-    if rest[:1] == ["namespaces"] and len(rest) >= 3:
-        rest = rest[2:]  # a namespaced resource: drop namespaces/<ns>
-    resource = rest[0] if rest else "unknown"
-    if len(rest) >= 3:
-        resource = f"{resource}/{rest[2]}"  # a subresource: releases/status, deployments/scale
-    method = method.upper()
-    if method == "GET":
-        watch = parse_qs(parts.query).get("watch") in (["true"], ["1"])
-        verb = "watch" if watch else ("get" if len(rest) >= 2 else "list")
-    else:
-        verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, method.lower())
-    return verb, resource
-
 
 class BoundedApiClient(client.ApiClient):  # type: ignore[misc]
     """An ApiClient whose requests all have a timeout, and are counted."""
@@ -58,7 +38,7 @@ class BoundedApiClient(client.ApiClient):  # type: ignore[misc]
     def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None,
                  post_params: Any = None, _request_timeout: Optional[Timeout] = None) -> Any:
         if self.counter is not None:
-            self.counter(*request_kind(method, url))
+            self.counter(method, url)
         return super().call_api(method, url, header_params, body, post_params,
                                 _request_timeout=_request_timeout if _request_timeout is not None
                                 else self.default_timeout)

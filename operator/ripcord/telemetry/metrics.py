@@ -108,9 +108,6 @@ class OperatorMetrics:
                                             buckets=RECONCILE_BUCKETS, registry=r)
         self.notifications = Counter("ripcord_notifications", "Webhook deliveries by final result.",
                                      ["event", "type", "result"], registry=r)
-        self.kube_requests = Counter("ripcord_kube_api_requests", "Kubernetes API requests the reconciler sent "
-                                     "(Kopf's own watch connections are not counted).", ["verb", "resource"],
-                                     registry=r)
         self.reconcile_lateness = Histogram(
             "ripcord_reconcile_lateness_seconds", "From the time a reconcile fell due (woken, or timed) to its start.",
             buckets=LATENESS_BUCKETS, registry=r)
@@ -157,9 +154,6 @@ class OperatorMetrics:
         for metric in (self.weight, self.effective_weight, self.rollout_start, self.condition, self.verdicts,
                        self.requests, self.rollbacks, self.promotions, self.reconcile_errors):
             _remove_release(metric, namespace, name)
-
-    def kube_request(self, verb: str, resource: str) -> None:
-        self.kube_requests.labels(verb, resource).inc()
 
     def set_leader(self, leading: bool) -> None:
         self.leader.set(1 if leading else 0)

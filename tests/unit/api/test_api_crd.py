@@ -223,6 +223,6 @@ def test_the_release_name_is_bounded_by_its_derived_names(schema: dict[str, Any]
 def test_status_enums_are_documented_but_any_value_parses(schema: dict[str, Any]) -> None:
     history = schema["properties"]["status"]["properties"]["history"]["items"]["properties"]
     assert history["outcome"]["enum"] == ["Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted",
-                                          "Failed"]
+                                          "Failed", "Drilled"]
     assert ReleaseStatus.model_validate({"history": [{"id": 1, "version": "1", "templateHash": "h",
                                                       "outcome": "Quarantined", "startedAt": "t"}]})

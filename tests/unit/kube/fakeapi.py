@@ -16,7 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 from kubernetes import client
 from kubernetes.client.rest import RESTResponse
 
-from ripcord.kube.client import request_kind
+from ripcord.telemetry.kubecalls import classify
+
+VERBS = {"GET": "get", "LIST": "list", "WATCH": "watch", "POST": "create", "PUT": "update", "PATCH": "patch",
+         "DELETE": "delete"}
 
 
 @dataclasses.dataclass
@@ -125,7 +128,8 @@ class FakeApi(client.ApiClient):  # type: ignore[misc]
 
     def call_api(self, method: str, url: str, header_params: Any = None, body: Any = None, post_params: Any = None,
                  _request_timeout: Any = None) -> RESTResponse:
-        verb, resource = request_kind(method, url)
+        call = classify(method, url)
+        verb, resource = VERBS.get(call.verb, call.verb.lower()), call.resource
         parts = urlsplit(url)
         collection, name, sub = _split(parts.path)
         query = parse_qs(parts.query)
