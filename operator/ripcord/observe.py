@@ -222,7 +222,7 @@ class Observer:
             return AnalysisResult(verdict="Unavailable", error="no analyzer configured")
         from ripcord.analysis.analyzer import Target
         out = self.analyzer.analyze(spec.analysis, Target(ns, name, read.canary, read.stable), since=read.since,
-                                    now=now.timestamp(), step=read.step, weight=read.weight,
+                                    now=read.until, step=read.step, weight=read.weight,
                                     judge_state=read.judge_state, failed_checks=read.failed_checks)
         return AnalysisResult(verdict=out.verdict, metrics=tuple(out.metrics), judge_state=out.judge_state,
-                              failed_checks=out.failed_checks, failing=out.failing, error=out.error)
+                              failed_checks=out.failed_checks, failing=out.failing, error=out.error, until=read.until)

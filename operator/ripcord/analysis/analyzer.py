@@ -44,6 +44,7 @@ from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
 from .metrics import Measurement, MetricReader, Target, Window, fold_step
 from .prometheus import ClientCache, Deadline, MetricsUnavailable, PrometheusClient, QueryClient
+from .sharing import SharedQueries
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class Analyzer:
         self.config = config
         self.secret_reader = secret_reader
         self._clients = ClientCache(client_factory)
+        self._shared = SharedQueries(clock)
         self._clock = clock
         self._wall = wall_clock
         sequential_available()  # import it now: the first analysis must not pay for it
@@ -241,9 +243,17 @@ class Analyzer:
         """The whole call's budget: inside the interval, and the configured ceiling."""
         return max(1.0, min(self.config.analysis_deadline_s, 0.8 * parse_duration(spec.interval)))
 
-    def _reader(self, endpoint: PromEndpoint, deadline: Deadline, pin_namespace: bool) -> MetricReader:
-        return MetricReader(self._clients.get(endpoint), self.config.metric_sources, deadline=deadline,
-                            query_timeout_s=endpoint.timeout_s, pin_namespace=pin_namespace)
+    def _reader(self, endpoint: PromEndpoint, deadline: Deadline, pin_namespace: bool,
+                shared_for: Optional[AnalysisSpec] = None) -> MetricReader:
+        """``shared_for``: the analysis whose built-in series may be asked once for every Release judged at
+        the same instant (``ripcord.analysis.sharing``); None: this reader's own queries only."""
+        client = self._clients.get(endpoint)
+        if shared_for is None:
+            return MetricReader(client, self.config.metric_sources, deadline=deadline,
+                                query_timeout_s=endpoint.timeout_s, pin_namespace=pin_namespace)
+        return MetricReader(client, self.config.metric_sources, deadline=deadline, query_timeout_s=endpoint.timeout_s,
+                            pin_namespace=pin_namespace, shared=self._shared, prometheus=(endpoint.name, endpoint.url),
+                            keep_s=3 * parse_duration(shared_for.interval))
 
     # ---------------------------------------------------------------- analyze
 
@@ -284,7 +294,7 @@ class Analyzer:
 
         # The deadline covers the Prometheus round trips, the only part that can hang.
         deadline = Deadline(self._deadline_s(spec), clock=self._clock)
-        reader = self._reader(endpoint, deadline, pin)
+        reader = self._reader(endpoint, deadline, pin, shared_for=spec)
         window = Window(t_prev=since - endpoint.settle_s, t_now=now - endpoint.settle_s, step=step, weight=weight,
                         scrape_interval_s=endpoint.scrape_interval_s)
         measurements: dict[str, Measurement] = {}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping
+from typing import Hashable, Mapping, Optional
 
 from ..api.models import MetricSpec
 from . import counters, queries, scope
@@ -27,6 +27,7 @@ from .counters import Sample
 from .judge.base import Counts
 from .judge.threshold import ValueEvidence, fmt
 from .prometheus import Deadline, QueryClient, QueryError
+from .sharing import SharedQueries
 from .queries import SourceProfile
 
 
@@ -78,12 +79,16 @@ class MetricReader:
     """
 
     def __init__(self, client: QueryClient, sources: Mapping[str, SourceProfile], *, deadline: Deadline,
-                 query_timeout_s: float, pin_namespace: bool = True):
+                 query_timeout_s: float, pin_namespace: bool = True, shared: Optional[SharedQueries] = None,
+                 prometheus: Hashable = None, keep_s: float = 60.0):
         self.client = client
         self.sources = sources
         self.deadline = deadline
         self.query_timeout_s = query_timeout_s
         self.pin_namespace = pin_namespace  # custom queries must select the target's namespace only
+        self.shared = shared  # built-in series asked once for every Release judged at the same instant
+        self.prometheus = prometheus  # which Prometheus (an answer is shared only within one)
+        self.keep_s = keep_s
         self._cache: dict[tuple[str, float], list[Sample]] = {}
 
     def _query(self, promql: str, at: float) -> list[Sample]:
@@ -91,6 +96,16 @@ class MetricReader:
         if key not in self._cache:
             self._cache[key] = self.client.query(promql, at, timeout=self.deadline.timeout(self.query_timeout_s))
         return self._cache[key]
+
+    def _series(self, profile: SourceProfile, metric: str, target: Target, at: float) -> list[Sample]:
+        """The raw series of ``metric`` of the target's canary and stable at ``at``."""
+        names = [target.canary, target.stable]
+        if self.shared is None:
+            return self._query(queries.raw_series_query(metric, profile, target.namespace, names), at)
+        return self.shared.samples(
+            lambda promql, t: self.client.query(promql, t, timeout=self.deadline.timeout(self.query_timeout_s)),
+            (self.prometheus, profile, metric), target.namespace, names, at, keep_s=self.keep_s,
+            wait_s=max(0.05, self.deadline.remaining()))
 
     def profile(self, spec: MetricSpec) -> SourceProfile:
         base = self.sources.get(spec.source) or (queries.APP if spec.source == "app" else queries.GATEWAY)
@@ -109,15 +124,15 @@ class MetricReader:
 
     # ----------------------------------------------------------------- built-ins
 
-    def _deltas(self, promql: str, window: Window) -> list[counters.Delta]:
-        prev = self._query(promql, window.t_prev)
-        now = self._query(promql, window.t_now)
+    def _deltas(self, profile: SourceProfile, metric: str, target: Target, window: Window) -> list[counters.Delta]:
+        prev = self._series(profile, metric, target, window.t_prev)
+        now = self._series(profile, metric, target, window.t_now)
         return counters.counter_deltas(prev, now)
 
     def _error_rate(self, spec: MetricSpec, target: Target, window: Window) -> Measurement:
         profile = self.profile(spec)
         names = [target.canary, target.stable]
-        deltas = self._deltas(queries.requests_query(profile, target.namespace, names), window)
+        deltas = self._deltas(profile, profile.requests_metric, target, window)
         groups = counters.split(deltas, queries.workload_of(profile, names))
         is_error = counters.error_matcher(profile.code_label, profile.error_codes)
         c = counters.request_counts(groups.get(target.canary, []), is_error=is_error, pod_label=profile.pod_label)
@@ -134,7 +149,7 @@ class MetricReader:
     def _latency(self, spec: MetricSpec, target: Target, window: Window) -> Measurement:
         profile = self.profile(spec)
         names = [target.canary, target.stable]
-        deltas = self._deltas(queries.duration_query(profile, target.namespace, names), window)
+        deltas = self._deltas(profile, profile.duration_metric, target, window)
         groups = counters.split(deltas, queries.workload_of(profile, names))
         hists: dict[str, counters.Histogram] = {}
         counts: dict[str, Counts] = {}

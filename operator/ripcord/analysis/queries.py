@@ -171,21 +171,27 @@ def _names_matcher(label: str, names: Sequence[str]) -> str:
     return f"{label}=~{quote('|'.join(_regex_literal(n) for n in names))}"
 
 
-def selectors(profile: SourceProfile, namespace: str, workloads: Sequence[str]) -> list[str]:
+def selectors(profile: SourceProfile, namespace: str | Sequence[str], workloads: Sequence[str]) -> list[str]:
     """The label matcher sets selecting every series of ``workloads``, one per way a series
     can belong to them (see :class:`SourceProfile`): by the backend Service the route chose,
-    then by the workload that answered. A query ORs them."""
-    check_name(namespace, "namespace")
-    if not workloads:
+    then by the workload that answered. A query ORs them.
+
+    Several namespaces (``ripcord.analysis.sharing``: one query for every Release analysed at
+    the same instant) select the union; the caller keeps each Release's own series only.
+    """
+    spaces = [namespace] if isinstance(namespace, str) else list(namespace)
+    for ns in spaces:
+        check_name(ns, "namespace")
+    if not workloads or not spaces:
         raise TemplateError("no workload to select")
     names = [check_name(w, "deployment", subdomain=True) for w in workloads]
     extra = [profile.extra_matchers] if profile.extra_matchers else []
     out: list[str] = []
     if profile.service_label:
         ns_label = profile.service_namespace_label or profile.namespace_label
-        out.append("{" + ",".join([f"{ns_label}={quote(namespace)}",
+        out.append("{" + ",".join([_names_matcher(ns_label, spaces),
                                    _names_matcher(profile.service_label, names)] + extra) + "}")
-    matchers = [f"{profile.namespace_label}={quote(namespace)}"]
+    matchers = [_names_matcher(profile.namespace_label, spaces)]
     if profile.workload_label:
         matchers.append(_names_matcher(profile.workload_label, names))
     else:
@@ -222,7 +228,7 @@ def _last(series: str, lookback: str) -> str:
     return f"last_over_time({series}[{lookback}])"
 
 
-def raw_series_query(metric: str, profile: SourceProfile, namespace: str, workloads: Sequence[str], *,
+def raw_series_query(metric: str, profile: SourceProfile, namespace: str | Sequence[str], workloads: Sequence[str], *,
                      lookback: str = LOOKBACK) -> str:
     """The last raw sample of every series of ``metric`` that belongs to ``workloads``.
 

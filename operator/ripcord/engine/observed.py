@@ -58,6 +58,7 @@ class AnalysisResult:
     failed_checks: int = 0
     failing: Optional[MetricResult] = None
     error: Optional[str] = None
+    until: Optional[float] = None  # unix seconds the evidence ends at (None: the decision's time)
 
 
 @dataclasses.dataclass(frozen=True)

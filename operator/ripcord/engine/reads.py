@@ -33,6 +33,8 @@ class AnalysisRead:
     canary: str  # Deployment names
     stable: str
     since: float  # unix seconds
+    until: float  # the end of the evidence: the last multiple of the interval (Releases judged at the same
+    # instants share their Prometheus queries: ripcord.analysis.sharing)
     step: int
     weight: float
     judge_state: Optional[Mapping[str, Any]]
@@ -109,7 +111,11 @@ def _analysis(status: ReleaseStatus, spec: ReleaseSpec, now: dt.datetime, name: 
     else:
         canary, stable = status.canary, status.stable
     assert canary is not None and stable is not None
+    interval = parse_duration(spec.analysis.interval)
+    until = (now.timestamp() // interval) * interval
+    if until <= an.last_sample_at:
+        until = now.timestamp()  # no whole interval boundary since the last sample (a short interval, late)
     return AnalysisRead(canary=canary.deployment or deployment_name(name, canary.slot),
                         stable=stable.deployment or deployment_name(name, stable.slot),
-                        since=an.last_sample_at, step=ro.step, weight=float(ro.weight),
+                        since=an.last_sample_at, until=until, step=ro.step, weight=float(ro.weight),
                         judge_state=an.judge_state, failed_checks=an.failed_checks)

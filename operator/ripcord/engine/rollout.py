@@ -243,7 +243,7 @@ def fold_analysis(d: Decision, spec: ReleaseSpec, result: AnalysisResult) -> boo
     an.unavailable_since = None
     an.judge_state = dict(result.judge_state)
     an.failed_checks = result.failed_checks
-    an.last_sample_at = d.now.timestamp()
+    an.last_sample_at = result.until if result.until is not None else d.now.timestamp()
     if result.verdict == "Fail":
         failing = result.failing or next((m for m in result.metrics if m.verdict == "Fail"), None)
         start_rollback(d, spec, metric_reason(failing, spec, ro.weight, d.now, ro.state == "Watching"))

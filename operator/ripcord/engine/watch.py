@@ -50,7 +50,8 @@ def _fold_analysis_watch(d: Decision, spec: ReleaseSpec, result: AnalysisResult)
         an.attempted_at = d.now.timestamp()
         an.metrics = list(result.metrics) or an.metrics
         if result.verdict != "Unavailable":
-            an.judge_state, an.last_sample_at = dict(result.judge_state), d.now.timestamp()
+            an.judge_state = dict(result.judge_state)
+            an.last_sample_at = result.until if result.until is not None else d.now.timestamp()
         return False
     failing = result.failing or next((m for m in result.metrics if m.verdict == "Fail"), None)
     swap_back(d, spec, metric_reason(failing, spec, 100, d.now, watching=True))

@@ -18,6 +18,7 @@ from ripcord.config import parse_config
 
 TARGET = Target(namespace="shop", release="web", canary="web-b", stable="web-a")
 SETTLE = 1.0
+NS_LABELS = {"namespace", "destination_service_namespace", "destination_workload_namespace"}
 T_SINCE, T_NOW = 1000.0, 1010.0
 
 
@@ -37,7 +38,11 @@ class FakeProm:
         if promql in self.exact:
             return self.exact[promql]
         name = promql.split("{", 1)[0].removeprefix("last_over_time(")
-        return self.series[name](at) if name in self.series else []
+        found = self.series[name](at) if name in self.series else []
+        # A real answer carries each series' namespace (the query selected on it): series written
+        # without one are the target's.
+        return [s if NS_LABELS & set(s.labels) else Sample({**s.labels, "namespace": TARGET.namespace}, s.value)
+                for s in found]
 
 
 def requests_series(per_workload: Mapping[str, tuple[float, float]]) -> Callable[[float], list[Sample]]:
@@ -128,7 +133,7 @@ def test_queries_are_lagged_by_the_settling_time_and_bounded(prom):
     assert times == [T_SINCE - SETTLE, T_NOW - SETTLE]
     assert all(0 < timeout <= 2 for _, _, timeout in prom.asked)
     assert prom.asked[0][0] == \
-        'last_over_time(http_requests_total{namespace="shop",pod=~"(web-b|web-a)-[a-z0-9]+-[a-z0-9]+"}[5m])'
+        'last_over_time(http_requests_total{namespace="shop",pod=~"(web-a|web-b)-[a-z0-9]+-[a-z0-9]+"}[5m])'
 
 
 def test_prometheus_outage_is_unavailable_and_keeps_state(prom):
@@ -197,8 +202,8 @@ def test_gateway_source_selects_by_backend_service_or_workload(prom):
     assert out.verdict == "Fail"
     assert out.metrics[0].value == pytest.approx(0.2)
     assert prom.asked[0][0] == (
-        'last_over_time(gateway_requests_total{namespace="shop",backend_service=~"web-b|web-a"}[5m])'
-        ' or last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-b|web-a"}[5m])')
+        'last_over_time(gateway_requests_total{namespace="shop",backend_service=~"web-a|web-b"}[5m])'
+        ' or last_over_time(gateway_requests_total{namespace="shop",backend_workload=~"web-a|web-b"}[5m])')
 
 
 def test_canary_failures_no_pod_answered_fail_it(prom):

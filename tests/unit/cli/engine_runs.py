@@ -10,6 +10,7 @@ post-promotion-watch rollbacks, held rollouts, manual actions) and never skip.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
@@ -100,6 +101,8 @@ class Run:
         spec = None if self.spec_error else self.spec
         reads = plan_reads(self.status, spec, self.now, self.name)
         res = self.analyze(self) if self.analyze and reads.analysis is not None else None
+        if res is not None and reads.analysis is not None:
+            res = dataclasses.replace(res, until=reads.analysis.until)
         thash = template_hash(spec.template) if spec and spec.template and reads.template else None
         return Observed(name=self.name, namespace=self.namespace, now=self.now, generation=self.generation,
                         status=self.status, spec=spec, spec_error=self.spec_error, desired_hash=thash,

@@ -121,6 +121,8 @@ class World:
         res = None
         if reads.analysis is not None and self.analysis is not None:
             res = self.analysis(self)
+            if res is not None and res.until is None:
+                res = dataclasses.replace(res, until=reads.analysis.until)  # the edge judges up to that instant
             self.analyses += 1
         desired = self.desired_hash() if reads.template else None
         new = reads.new_template_unless is not None and desired is not None and desired not in reads.new_template_unless

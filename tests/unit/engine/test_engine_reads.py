@@ -77,3 +77,19 @@ def test_an_adopted_deployment_is_read_until_it_is_scaled_down_then_never() -> N
     w.run_for(3)
     assert w.adopt is not None and w.adopt.replicas == 0
     assert w.status.adopted == "legacy" and reads(w).adopt is None
+
+
+def test_analyses_end_on_multiples_of_the_interval_so_releases_share_their_queries() -> None:
+    seen: list[float] = []
+
+    def recording(w: World):  # type: ignore[no-untyped-def]
+        r = reads(w)
+        assert r.analysis is not None
+        seen.append(r.analysis.until)
+        return passing(w)
+
+    w = installed(analysis=recording)
+    start_rollout(w)
+    w.run_until(lambda w: len(seen) >= 4, 120, every=0.7)
+    assert all(u % 5 == 0 for u in seen[1:]), seen  # interval 5s; the first may end off the grid
+    assert w.status.analysis is not None and w.status.analysis.last_sample_at == seen[-1]
