@@ -49,7 +49,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .analysis.queries import APP, GATEWAY, PRESETS, SourceProfile
+from .sources import APP, GATEWAY, PRESETS, SourceProfile
 from .redact import has_userinfo, redact, safe_url
 from .urlnorm import UrlError, normalize_http_url, path_within
 

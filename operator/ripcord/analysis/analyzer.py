@@ -333,9 +333,8 @@ class Analyzer:
 
         # the sequential test: one judge, one state, all its metrics together
         seq_results: dict[str, MetricJudgement] = {}
-        seq_evidence = [measurements[m.name].evidence for m in plan.sequential
-                        if m.name in measurements and measurements[m.name].evidence is not None
-                        and not measurements[m.name].problem]
+        seq_evidence = [ev for m in plan.sequential if m.name in measurements
+                        and (ev := measurements[m.name].evidence) is not None and not measurements[m.name].problem]
         if seq_judge is not None and seq_evidence:
             try:
                 judged = seq_judge.update(seq_state, seq_evidence)

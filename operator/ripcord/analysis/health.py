@@ -66,7 +66,7 @@ def _waiting_reason(cs: Mapping[str, Any]) -> str:
 
 def _ready_condition(pod: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
     for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
+        if isinstance(cond, Mapping) and cond.get("type") == "Ready":
             return cond
     return None
 

@@ -24,7 +24,7 @@ import re
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Callable, Protocol, TypeVar, cast
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
@@ -101,7 +101,7 @@ def call_with_timeout(fn: Callable[[], T], timeout: float, what: str) -> T:
         raise MetricsUnavailable(f"{what}: no answer within {timeout:.1f}s")
     if "error" in box:
         raise box["error"]
-    return box["result"]
+    return cast(T, box["result"])
 
 
 _STATUS = re.compile(r"HTTP Status Code (\d+)")

@@ -78,7 +78,8 @@ def annotation_patch(action: Action, value: str) -> dict[str, Any]:
 
 
 def acknowledged(release: Obj, action: Action) -> Optional[str]:
-    return dig(release, "status", "acknowledged", action)
+    value = dig(release, "status", "acknowledged", action)
+    return str(value) if value is not None else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +104,7 @@ def effect(release: Obj, action: Action, rollout_id: int) -> Effect:
     st = release.get("status") or {}
     ro = st.get("rollout") or {}
     current = ro.get("id") == rollout_id
-    entry = next((h for h in st.get("history") or [] if h.get("id") == rollout_id), {})
+    entry: Obj = next((h for h in st.get("history") or [] if h.get("id") == rollout_id), {})
     events = {t.get("event") for t in _timeline(release, rollout_id)}
     if action == "drill":
         drill = drill_entry(release, rollout_id)

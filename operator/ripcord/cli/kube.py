@@ -7,7 +7,7 @@ its global flags on, so the plugin loads the kubeconfig itself and honours the s
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
@@ -55,7 +55,9 @@ class Cluster:
 
     def release(self, namespace: str, name: str) -> Obj:
         try:
-            return self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+            release: Mapping[str, Any] = dict(self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace,
+                                                                                       PLURAL, name))
+            return release
         except ApiException as exc:
             if exc.status == 404:
                 raise NotFound(f'release "{name}" not found in namespace "{namespace}"') from exc

@@ -32,7 +32,7 @@ def _utcnow() -> dt.datetime:
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 64 (EX_USAGE): exit 2 means an invalid Release spec to `get --watch`."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -85,7 +85,7 @@ def complete_release_names(prefix: str, parsed_args: argparse.Namespace, **_: An
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common: argparse.ArgumentParser = _Parser(add_help=False)
     common.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
     common.add_argument("--context", default=argparse.SUPPRESS, help="kubeconfig context (default: the current one)")
     common.add_argument("-n", "--namespace", default=argparse.SUPPRESS, help="namespace (default: the context's)")
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def command(name: str, help_: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_, description=help_, epilog=EXIT_CODES_HELP,
+        return sub.add_parser(name, parents=[common],  # type: ignore[list-item]  # typeshed wants the subclass help=help_, description=help_, epilog=EXIT_CODES_HELP,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     def all_namespaces(cmd: argparse.ArgumentParser, what: str) -> None:
@@ -408,7 +408,7 @@ def version_info() -> dict[str, str]:
 def completion_script(shell: str) -> str:
     """The shell code that completes ``kubectl-ripcord`` (argcomplete's, for bash or zsh)."""
     from argcomplete import shell_integration
-    return shell_integration.shellcode(["kubectl-ripcord"], shell=shell)
+    return str(shell_integration.shellcode(["kubectl-ripcord"], shell=shell))
 
 
 def complete(words: Sequence[str]) -> list[str]:
@@ -423,7 +423,7 @@ def complete(words: Sequence[str]) -> list[str]:
     os.environ.update(env)
     for k in ("_ARGCOMPLETE_SHELL", "_ARGCOMPLETE_DFS"):
         os.environ.pop(k, None)
-    class Finder(finders.CompletionFinder):
+    class Finder(finders.CompletionFinder):  # type: ignore[misc]  # argcomplete is untyped
         def _init_debug_stream(self) -> None:
             """Not file descriptor 9, as argcomplete's shell code has it: here it may be anyone's."""
             import argcomplete.io as arg_io
@@ -464,7 +464,7 @@ def _code_name(code: int) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     try:
         import argcomplete

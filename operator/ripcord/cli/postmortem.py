@@ -63,7 +63,7 @@ class NoRollout(LookupError):
 
 def pick_rollout(release: Obj, rollout_id: Optional[int] = None) -> Obj:
     """The rollout to report on: the one asked for, else the latest that did not ship, else the latest."""
-    history = dig(release, "status", "history", default=[])
+    history: list[Obj] = list(dig(release, "status", "history", default=[]))
     if not history:
         raise NoRollout("this Release has no recorded rollouts (status.history is empty)")
     if rollout_id is not None:
@@ -123,8 +123,8 @@ def timeline_rows(entry: Obj, events: Sequence[Obj], now: dt.datetime) -> list[t
 
 def _timeline_text(t: Obj) -> str:
     msg = _ROLLOUT_PREFIX.sub("", (t.get("message") or "").strip())
-    event = t.get("event", "")
-    text = {
+    event = str(t.get("event", ""))
+    text: str = {
         "Started": "Rollout started",
         "StepStarted": "Step started",
         "WeightServed": "Canary serving its weight",
@@ -231,7 +231,7 @@ class _Report:
         for h in dig(self.release, "status", "history", default=[]):
             if (h.get("id") or 0) < (self.id or 0) and h.get("outcome") == "Promoted":
                 return str(h.get("version"))
-        return dig(self.release, "status", "stable", "version", default="the stable version")
+        return str(dig(self.release, "status", "stable", "version", default="the stable version"))
 
     # -------------------------------------------------------------- sections
 
@@ -319,7 +319,7 @@ class _Report:
     def signal(self) -> str:
         if not self.reason:
             return ""
-        kind = self.reason.get("kind")
+        kind = str(self.reason.get("kind"))
         title = {"Manual": "The Request That Stopped the Rollout", "Reverted": "Why the Rollout Stopped"}.get(
             kind, "The Signal That Triggered the Rollback")
         metric = self.reason.get("metric")
@@ -365,7 +365,8 @@ class _Report:
         an = self._analysis_for_this_rollout()
         for m in (an or {}).get("metrics") or []:
             if m.get("name") == metric and m.get("value") == self.reason.get("value"):
-                return m.get("stableValue")
+                value = m.get("stableValue")
+                return float(value) if value is not None else None
         return None
 
     def detection(self) -> str:

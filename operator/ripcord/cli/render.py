@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence, cast
 
 from ripcord.api import wording
-from ripcord.api.times import parse_time  # noqa: F401 - re-exported for the CLI modules
+from ripcord.api.times import parse_time as parse_time  # re-exported for the CLI modules
 
 Obj = Mapping[str, Any]
 
@@ -44,7 +44,7 @@ def condition(release: Obj, type_: str) -> Optional[Obj]:
 def history_entry(release: Obj, rollout_id: Optional[int]) -> Optional[Obj]:
     for h in dig(release, "status", "history", default=[]):
         if rollout_id is None or h.get("id") == rollout_id:
-            return h
+            return cast(Obj, h)
     return None
 
 

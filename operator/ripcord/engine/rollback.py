@@ -45,7 +45,7 @@ def finish_rollback_when_drained(d: Decision) -> None:
     outcome = OUTCOME_OF_REASON.get(ro.reason.kind, "RolledBack")
     entry = d.current_entry()
     if entry is not None:
-        entry.outcome, entry.ended_at, entry.reason = outcome, iso(d.now), ro.reason  # type: ignore[assignment]
+        entry.outcome, entry.ended_at, entry.reason = outcome, iso(d.now), ro.reason
     version = canary.version if canary else "?"
     if outcome == "Drilled":
         restored = round((d.now - parse_iso(ro.reason.at)).total_seconds(), 2)

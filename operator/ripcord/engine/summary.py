@@ -106,7 +106,8 @@ def _display(d: Decision, spec: ReleaseSpec, phase: str) -> None:
     elif phase in ("RolledBack", "Aborted"):
         activity = "stalled: retry or change"
     elif ro is not None:
-        version = (canary or st.stable).version if (canary or st.stable) else "?"
+        shown = canary or st.stable
+        version = shown.version if shown is not None else "?"
         activity = {"Promoting": f"promoting {version}", "Watching": f"watching {version}",
                     "RollingBack": f"rolling back {version}"}.get(ro.state)
         if activity is None:
@@ -145,8 +146,8 @@ def _rollout_conditions(d: Decision) -> None:
         return
     pre = obs.preflight  # observed once, when the rollout starts; the condition then stays until it ends
     if pre is not None:
-        status, reason = {True: ("True", "Feasible"), False: ("False", "CannotDecideInTime")}.get(
-            pre.feasible, ("Unknown", "NotKnown"))
+        status, reason = ("True", "Feasible") if pre.feasible is True else \
+            ("False", "CannotDecideInTime") if pre.feasible is False else ("Unknown", "NotKnown")
         message = pre.message + (f"; fix: {pre.fix}" if pre.fix else "")
         set_condition(st.conditions, "JudgeFeasible", status, reason, message, now, gen)
     why = canary_unhealthy(d) if ro.state == "Progressing" and ro.weight > 0 else None

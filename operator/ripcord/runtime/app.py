@@ -50,7 +50,7 @@ class Runtime:
         from kubernetes.client.rest import ApiException
         core, apps, custom = client.CoreV1Api(self.api), client.AppsV1Api(self.api), client.CustomObjectsApi(self.api)
         ser = self.api.sanitize_for_serialization
-        nss = list(self.settings.namespaces) or [None]
+        nss: list[Optional[str]] = list(self.settings.namespaces) or [None]
         listers: dict[str, Callable[[Optional[str]], list[Any]]] = {
             "Deployment": lambda ns: [ser(d) for d in (apps.list_namespaced_deployment(ns, label_selector=RELEASE_LABEL)
                                                        if ns else apps.list_deployment_for_all_namespaces(

@@ -66,7 +66,7 @@ class BatchJudge:
 
     @property
     def rows(self) -> int:
-        return self.state.lam.shape[0]
+        return int(self.state.lam.shape[0])
 
     def keep(self, idx: NDArray[np.int64]) -> None:
         """Drop every row not in ``idx`` (finished rollouts), keeping their order."""

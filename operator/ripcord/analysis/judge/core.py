@@ -125,9 +125,12 @@ def fold_interval(st: MetricArrays, n_c: FloatArray, e_c: FloatArray, n_s: Float
 
     ratio = disp.min_chi2_ratio(st.x2a, st.x2b)
     x2 = disp.pearson_min(st.x2a, st.x2b, st.x2c)
-    h_now = np.where(ok, disp.event_scale(np.maximum(n_c, 1e-12), n_s, total, ratio), 0.0)
+    h_now = np.asarray(np.where(ok, disp.event_scale(np.maximum(n_c, 1e-12), n_s, total, ratio), 0.0),
+                       dtype=np.float64)
     warm_done = (st.df >= temper.warm_intervals) & (st.info >= temper.warm_information)
-    phi = disp.phi_interval(x2, st.df, st.h_sum, h_now, temper.warm_phi, temper.warm_excess,
+    phi = disp.phi_interval(x2, st.df, st.h_sum, h_now, np.broadcast_to(np.asarray(temper.warm_phi, dtype=np.float64),
+                                                                          (rows,)),
+                            np.broadcast_to(np.asarray(temper.warm_excess, dtype=np.float64), (rows,)),
                             temper.quantile, warm_done)
     c = 1.0 / phi
 
@@ -185,7 +188,7 @@ def evaluate(st: MetricArrays, grids: Grids, sigma_eff: FloatArray,
     E_fail: mixture over r_j > r0 of L(r_j)/L(r0); E_pass: mixture over r_j < r1 of
     L(r_j)/L(r1); L the tempered likelihood integrated over the pod random effect.
     """
-    parts = []
+    parts: list[Any] = []
     if fail:
         parts += [grids.fail_t, [grids.null_fail]]
     if passing:
@@ -207,7 +210,7 @@ def evaluate(st: MetricArrays, grids: Grids, sigma_eff: FloatArray,
 
 def _logsumexp(x: FloatArray) -> FloatArray:
     m = x.max(axis=1, keepdims=True)
-    return m[:, 0] + np.log(np.exp(x - m).sum(axis=1))
+    return np.asarray(m[:, 0] + np.log(np.exp(x - m).sum(axis=1)), dtype=np.float64)
 
 
 def pod_sigma(s: SequentialSettings, rows: int, stable_requests: FloatArray | None,

@@ -50,7 +50,7 @@ _TABLE_DF = 4096
 
 @functools.lru_cache(maxsize=8)
 def _chi2_table(q: float) -> FloatArray:
-    return 2.0 * special.gammaincinv(np.arange(1, _TABLE_DF + 1) / 2.0, q)
+    return np.asarray(2.0 * special.gammaincinv(np.arange(1, _TABLE_DF + 1) / 2.0, q), dtype=np.float64)
 
 
 def chi2_quantile(q: float, df: FloatArray | float) -> FloatArray:

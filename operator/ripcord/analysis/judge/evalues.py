@@ -36,7 +36,7 @@ FloatArray = NDArray[np.float64]
 THETA0 = -5.0
 DTHETA = 0.1
 GRID_SIZE = 116
-THETA: FloatArray = THETA0 + DTHETA * np.arange(GRID_SIZE)
+THETA: FloatArray = np.asarray(THETA0 + DTHETA * np.arange(GRID_SIZE), dtype=np.float64)
 
 #: Gauss-Hermite nodes and weights (physicists' convention) for the random effect.
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(5)
@@ -66,14 +66,14 @@ def interval_loglik(n_c: FloatArray, e_c: FloatArray, n_s: FloatArray, e_s: Floa
     ok = informative(n_c, e_c, n_s, e_s)
     a = np.where(ok, n_c, 1.0) / np.where(ok, n_s, 1.0)
     total = np.where(ok, e_c + e_s, 0.0)
-    return (np.where(ok, e_c, 0.0)[:, None] * THETA[None, :]
-            - total[:, None] * np.log1p(a[:, None] * _EXP_THETA[None, :]))
+    return np.asarray(np.where(ok, e_c, 0.0)[:, None] * THETA[None, :]
+                      - total[:, None] * np.log1p(a[:, None] * _EXP_THETA[None, :]), dtype=np.float64)
 
 
 def normalise(lam: FloatArray) -> FloatArray:
     """Shift each row so its maximum is 0: only differences of log-likelihoods matter,
     and small numbers keep the stored state readable and exact in JSON."""
-    return lam - lam.max(axis=1, keepdims=True)
+    return np.asarray(lam - lam.max(axis=1, keepdims=True), dtype=np.float64)
 
 
 class Interpolant:
@@ -118,11 +118,12 @@ class Interpolant:
             v_lo = self.lam[:, :1] + s_lo * (xf - THETA[0])
             v_hi = self.lam[:, -1:] + s_hi * (xf - THETA[-1])
             val = np.where(lo, v_lo, np.where(hi, v_hi, val))
-            if derivatives:
+            if d1 is not None and d2 is not None:
                 d1 = np.where(lo, s_lo, np.where(hi, s_hi, d1))
                 d2 = np.where(lo | hi, 0.0, d2)
         if not derivatives:
             return val.reshape(shape), None, None
+        assert d1 is not None and d2 is not None
         return val.reshape(shape), d1.reshape(shape), d2.reshape(shape)
 
 
@@ -176,6 +177,7 @@ def log_marginal(lam: FloatArray, t: FloatArray, sigma: FloatArray) -> FloatArra
     m = (curv[:, None] * theta_hat[:, None] + prec * t2) / (curv[:, None] + prec)
     for _ in range(_NEWTON_STEPS):
         _, d1, d2 = f(m)
+        assert d1 is not None and d2 is not None
         g2 = np.minimum(d2, 0.0) - prec
         m = m + np.clip(-(d1 - (m - t2) * prec) / g2, -0.5, 0.5)
     tau = 1.0 / np.sqrt(-g2)
@@ -189,7 +191,7 @@ def log_marginal(lam: FloatArray, t: FloatArray, sigma: FloatArray) -> FloatArra
     if tiny.any():
         plain, _, _ = f(t2, derivatives=False)
         log_int = np.where(tiny[:, None], plain, log_int)
-    return log_int
+    return np.asarray(log_int, dtype=np.float64)
 
 
 def floor_loglik(n_c: FloatArray, e_c: FloatArray, p_max: float) -> FloatArray:

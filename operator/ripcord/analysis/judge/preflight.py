@@ -33,7 +33,7 @@ def _schedule(weights: Sequence[float], step_s: float, horizon_s: float, dt: flo
     """Canary share (0..1) for each dt slice up to ``horizon_s``; the last weight holds."""
     t = np.arange(0.0, horizon_s, dt)
     idx = np.minimum((t // max(step_s, dt)).astype(int), len(weights) - 1)
-    return np.clip(np.asarray(weights, dtype=np.float64)[idx] / 100.0, 0.0, 1.0)
+    return np.asarray(np.clip(np.asarray(weights, dtype=np.float64)[idx] / 100.0, 0.0, 1.0), dtype=np.float64)
 
 
 def _info(share: np.ndarray, rps: float, p: float, ratio: float, dt: float, phi: float) -> np.ndarray:
@@ -48,13 +48,13 @@ def _fail_threshold(t0: float, alts: np.ndarray, logw: float, level: float, var:
     """Log ratio at which the fail mixture reaches ``level`` at the median."""
     d = alts - t0
     thr = (t0 + alts[None, :]) / 2.0 + var[:, None] * (level - logw) / d[None, :]
-    return thr.min(axis=1)
+    return np.asarray(thr.min(axis=1), dtype=np.float64)
 
 
 def _pass_threshold(t1: float, alts: np.ndarray, logw: float, level: float, var: np.ndarray) -> np.ndarray:
     d = t1 - alts
     thr = (t1 + alts[None, :]) / 2.0 - var[:, None] * (level - logw) / d[None, :]
-    return thr.max(axis=1)
+    return np.asarray(thr.max(axis=1), dtype=np.float64)
 
 
 @dataclasses.dataclass(frozen=True)

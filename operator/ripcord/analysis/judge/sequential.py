@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import core
+from .core import FloatArray
 from .dispersion import sigma_effective
 from .base import Counts, Judgement, MetricJudgement, Preflight, StepEvidence, Verdict
 from .preflight import preflight as _preflight
@@ -149,7 +150,9 @@ class SequentialJudge:
 
 def _breaker(ms: MetricSettings, s: SequentialSettings, requests: float, bad: float,
              stable_requests: float, stable_bad: float) -> str | None:
-    one = lambda v: np.array([float(v)])  # noqa: E731
+    def one(v: float) -> FloatArray:
+        return np.array([float(v)])
+
     if not core.breaker(ms, one(requests), one(bad), s.circuit_breaker_min_requests, one(stable_requests),
                         one(stable_bad), s.circuit_breaker_min_bad)[0]:
         return None
@@ -191,7 +194,7 @@ def _load(state: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
 
 
 def _dump_metric(entry: Mapping[str, Any]) -> dict[str, Any]:
-    out = entry["arrays"].to_json()
+    out: dict[str, Any] = entry["arrays"].to_json()
     out["pods"] = {side: {k: [v[0], v[1]] for k, v in entry["pods"][side].items()}
                    for side in ("canary", "stable")}
     if entry.get("tripped"):
