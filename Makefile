@@ -6,7 +6,7 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: setup test test-unit sandbox-deps sandbox-up sandbox-down sandbox-status sandbox-purge kube-binaries
+.PHONY: setup test test-unit typecheck sandbox-deps sandbox-up sandbox-down sandbox-status sandbox-purge kube-binaries
 
 setup: sandbox-deps $(VENV)/.installed kube-binaries ## everything the demo and the tests need
 
@@ -21,8 +21,12 @@ $(VENV)/.installed: pyproject.toml
 kube-binaries:
 	bash sandbox/scripts/build-kube.sh
 
-test: setup ## unit and integration tests (starts the sandbox if it is not running)
+test: setup typecheck ## types, import layers, unit and integration tests (starts the sandbox if it is not running)
 	$(PYTHON) -m pytest tests
+
+typecheck: $(VENV)/.installed ## mypy --strict over the package and the import contracts (pyproject.toml)
+	$(PYTHON) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test-unit: $(VENV)/.installed ## the pure tests only: no sandbox
 	$(PYTHON) -m pytest tests/unit
