@@ -5,6 +5,8 @@
 # kube-apiserver/kube-controller-manager binaries built from Debian's source (cached).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
+# Integration tests mostly wait on the cluster, so more test processes than cores pay off.
+TEST_WORKERS ?= 4
 
 .PHONY: setup test test-unit typecheck sandbox-deps sandbox-up sandbox-down sandbox-status sandbox-purge kube-binaries
 
@@ -22,7 +24,7 @@ kube-binaries:
 	bash sandbox/scripts/build-kube.sh
 
 test: setup typecheck ## types, import layers, unit and integration tests (starts the sandbox if it is not running)
-	$(PYTHON) -m pytest tests
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests
 
 typecheck: $(VENV)/.installed ## mypy --strict over the package and the import contracts (pyproject.toml)
 	$(PYTHON) -m mypy

@@ -3,6 +3,12 @@
 - ``sandbox`` (session): the running sandbox (:class:`sandbox.Sandbox`), started once per
   run if needed. If this run started it and ``CI`` is set, it is stopped at the end;
   otherwise it is left running for the next run.
+- :func:`exclusive`: a lock shared by every pytest process on one sandbox, for session set-up
+  that must not run twice at once (applying the CRD, the RBAC, the install overlay).
+
+Under pytest-xdist (``make test`` runs the suite with ``-n``) each worker asks for the
+sandbox; the sandbox's own lock makes the first start it and the others wait and reuse it.
+Workers report what they started to the controller, which stops the sandbox at the end.
 - ``kube`` / ``operator_kube`` (session): ``kubernetes.client.ApiClient`` for the admin and
   for the operator identity (which has only the rights RBAC objects give it).
 - ``namespace`` (function): a fresh namespace, deleted after the test.
@@ -13,14 +19,16 @@ Tests under ``tests/integration/`` are marked ``integration``. The run ends with
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
 import uuid
 from collections import defaultdict
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
+from filelock import FileLock
 
 from sandbox import lifecycle
 from sandbox.testing import wait_until
@@ -43,13 +51,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@contextlib.contextmanager
+def exclusive(sb: lifecycle.Sandbox, name: str, timeout: float = 300) -> Iterator[None]:
+    """Hold the sandbox-wide lock ``name`` (a file in its state directory) for the block."""
+    with FileLock(str(sb.state_dir / f"{name}.lock"), timeout=timeout):
+        yield
+
+
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[lifecycle.Sandbox]:
+def sandbox(request: pytest.FixtureRequest) -> lifecycle.Sandbox:
     t0 = time.monotonic()
     res = lifecycle.up(echo=lambda _line: None)
     _SANDBOX.update(up=time.monotonic() - t0, started=list(res.started), timings=dict(res.timings))
-    yield res.sandbox
-    if "kube-apiserver" in res.started and _ci():
+    if _is_worker(request.config):
+        request.config.workeroutput["ripcord_sandbox"] = dict(_SANDBOX)  # type: ignore[attr-defined]
+    return res.sandbox
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist, in the controller: a worker ended; keep what its sandbox fixture did."""
+    got = getattr(node, "workeroutput", {}).get("ripcord_sandbox")
+    if got and ("up" not in _SANDBOX or got["started"]):
+        _SANDBOX.update(got)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _is_worker(session.config):
+        return
+    if "kube-apiserver" in _SANDBOX.get("started", ()) and _ci():
         t1 = time.monotonic()
         lifecycle.down(echo=lambda _line: None)
         _SANDBOX["down"] = time.monotonic() - t1
@@ -99,7 +133,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if not _TIMES:
+    if not _TIMES or _is_worker(config):
         return
     tr = terminalreporter
     tr.section("ripcord timings")

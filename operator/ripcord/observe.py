@@ -19,7 +19,7 @@ from ripcord.api.models import ReleaseSpec, ReleaseStatus
 from ripcord.api.status import parse_status
 from ripcord.api.template import template_hash
 from ripcord.api.validation import SpecProblem, parse_spec
-from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, SLOT_LABEL, SLOTS, VERSION_ANNOTATION,
+from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, RELEASE_LABEL, SLOT_LABEL, SLOTS, VERSION_ANNOTATION,
                               TrafficIntent, action_annotation, app_service_name, controller_uid, deployment_name,
                               other_slot, slot_service_name)
 from ripcord.engine.observed import (AdoptView, AnalysisResult, Collision, HealthBreach, HealthView, Observed,
@@ -162,7 +162,7 @@ class Observer:
             owner = controller_uid(obj)
             adoptable = owner is None and (obj["metadata"].get("annotations") or {}).get(ADOPT_ANNOTATION) == name
             if owner != uid and not adoptable:
-                release_of = (obj["metadata"].get("labels") or {}).get("ripcord.dev/release")
+                release_of = (obj["metadata"].get("labels") or {}).get(RELEASE_LABEL)
                 who = f"Release {release_of}" if release_of and release_of != name else \
                     ("another owner" if owner else "no Release (it was not created by Ripcord)")
                 found.append(Collision(kind, obj_name, who))

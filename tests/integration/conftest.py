@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import pytest
 from kubernetes import client
 
+from sandbox.pytest_plugin import exclusive
 from sandbox.releases import install_ripcord
 from tests.integration.support import OperatorProcess, Releases, write_operator_config
 
@@ -14,7 +15,8 @@ from tests.integration.support import OperatorProcess, Releases, write_operator_
 @pytest.fixture(scope="session")
 def ripcord_installed(sandbox: Any) -> Any:
     """The Release CRD and exactly the RBAC that manifests/ ships, applied as the admin."""
-    install_ripcord(sandbox.admin_kubeconfig)
+    with exclusive(sandbox, "install"):
+        install_ripcord(sandbox.admin_kubeconfig)
     return sandbox
 
 

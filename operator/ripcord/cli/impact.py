@@ -33,6 +33,7 @@ from ripcord.analysis.counters import Sample, counter_deltas, error_matcher, req
 from ripcord.analysis.prometheus import MetricsUnavailable, QueryClient, QueryError
 from ripcord.analysis.queries import APP, GATEWAY, SourceProfile, TemplateError, raw_series_query, workload_of
 from ripcord.cli.render import Obj, dig, parse_time
+from ripcord.contract import deployment_name, other_slot
 
 #: Counters are read a little after the rollout ended, so the last requests are scraped.
 SETTLE_S = 5.0
@@ -146,7 +147,7 @@ def measure(client: QueryClient, release: Obj, entry: Obj, now: dt.datetime, tim
     slot = canary_slot(release, entry)
     if slot is None:
         raise LookupError(f"cannot tell which slot rollout {entry.get('id')} ran its canary in")
-    canary, stable = f"{name}-{slot}", f"{name}-{'b' if slot == 'a' else 'a'}"
+    canary, stable = deployment_name(name, slot), deployment_name(name, other_slot(slot))
     start, end = window(entry, now)
     span = (end - start).total_seconds() + 2 * SETTLE_S
     sources: list[SourceImpact] = []

@@ -12,11 +12,8 @@ from typing import Any, Mapping, Optional
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from ripcord.cli.actions import GROUP, PLURAL, VERSION
 from ripcord.cli.render import Obj, WorkloadPods, dig
-
-RELEASE_LABEL = "ripcord.dev/release"
-VERSION_ANNOTATION = "ripcord.dev/version"
+from ripcord.contract import GROUP, PLURAL, RELEASE_LABEL, VERSION, VERSION_ANNOTATION
 
 
 class NotFound(LookupError):

@@ -43,6 +43,7 @@ Transition table (``status.rollout.state``; "rest" means no rollout)::
 from __future__ import annotations
 
 from ripcord.api.conditions import holds, set_condition
+from ripcord.contract import ADOPT_ANNOTATION
 from ripcord.engine.context import HISTORY_LIMIT, TIMELINE_LIMIT, Decision
 from ripcord.engine.observed import Observed
 from ripcord.engine.plan import Deletion, Plan
@@ -68,7 +69,7 @@ def decide(obs: Observed) -> Plan:
         others = f" (and {len(obs.collisions) - 1} more)" if len(obs.collisions) > 1 else ""
         return _invalid(d, f"{c.kind} {c.name} already exists and belongs to {c.owner}{others}; Ripcord changes "
                         f"only what it owns: rename this Release, or remove that {c.kind} (or annotate it "
-                        f"ripcord.dev/adopt: {obs.name} to hand it over)", "NameCollision")
+                        f"{ADOPT_ANNOTATION}: {obs.name} to hand it over)", "NameCollision")
     spec = obs.spec
     _clear_invalid(d)
     handle_requests(d, spec)
