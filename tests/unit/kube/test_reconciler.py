@@ -5,7 +5,7 @@ import pytest
 
 from ripcord.contract import FINALIZER
 from ripcord.leader import NotLeading
-from tests.unit.kube.edge import DEPLOYMENTS, EVENTS, RELEASES, SERVICES, build, release, with_release
+from tests.unit.kube.edge import DEPLOYMENTS, EVENTS, RELEASES, SERVICES, Edge, build, release, with_release
 
 
 def test_a_new_release_is_finalized_checked_recorded_then_acted_on_then_announced() -> None:
@@ -112,3 +112,43 @@ def test_an_object_annotated_for_adoption_is_taken_over() -> None:
     svc = e.api.get(f"{SERVICES}/web")
     assert svc is not None and svc["metadata"]["ownerReferences"][0]["name"] == "web"
     assert svc["spec"]["selector"] == {"ripcord.dev/release": "web", "ripcord.dev/slot": "a"}
+
+
+def _deleted(e: Edge) -> None:
+    """The user deleted the Release: the server sets deletionTimestamp and keeps it for our finalizer."""
+    stored = e.api.get(f"{RELEASES}/web")
+    assert stored is not None
+    stored["metadata"]["deletionTimestamp"] = "2026-01-29T14:31:00Z"
+    e.api.put(RELEASES, stored)
+    e.sync()
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Retain"])
+def test_a_deleted_release_lets_go_of_its_finalizer_last(policy: str) -> None:
+    e = with_release(release(deletionPolicy=policy))
+    e.reconcile()
+    e.sync()
+    e.reconcile()
+    e.sync()
+    _deleted(e)
+    e.reconcile()
+    verbs = e.api.summary()
+    assert verbs[-1] == ("patch", "releases"), verbs  # the finalizer goes only after everything else
+    stored = e.api.get(f"{RELEASES}/web")
+    assert stored is not None and FINALIZER not in (stored["metadata"].get("finalizers") or [])
+    owned = [o for p, o in e.api.objects.items() if p.startswith((DEPLOYMENTS, SERVICES))]
+    assert owned, "the objects are still there (garbage collection removes them with Delete)"
+    refs = [r for o in owned for r in o["metadata"].get("ownerReferences") or []]
+    if policy == "Retain":  # orphaned, so garbage collection leaves the stable serving
+        assert refs == [] and ("patch", "deployments") in verbs and ("patch", "services") in verbs
+    else:  # left owned: the garbage collector deletes them with the Release
+        assert len(refs) == len(owned) and not any(v == "patch" and r != "releases" for v, r in verbs)
+
+
+def test_a_deleted_release_without_our_finalizer_is_left_alone() -> None:
+    body = release()
+    body["metadata"]["deletionTimestamp"] = "2026-01-29T14:31:00Z"
+    body["metadata"]["finalizers"] = ["someone.else/finalizer"]
+    e = with_release(body)
+    e.reconcile()
+    assert e.api.calls == []
