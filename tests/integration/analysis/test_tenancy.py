@@ -49,10 +49,8 @@ def test_a_release_outside_its_tenancy_is_refused_by_field(case: str, releases: 
                                config).start()
     try:
         spec, field_message = CASES[case]
-        body = release_manifest("tenant", "1.0.0")
-        body["spec"].update(spec)
-        if "analysis" in spec:
-            body["spec"]["analysis"] = {**release_manifest("tenant", "1.0.0")["spec"]["analysis"], **spec["analysis"]}
+        body = release_manifest("tenant", "1.0.0", analysis=spec.get("analysis"))
+        body["spec"].update({k: v for k, v in spec.items() if k != "analysis"})
         releases.apply(body)
         status = wait_status(releases, "tenant", lambda s: condition(s, "Stalled").get("status") == "True", 60,
                              "the Stalled condition")
@@ -60,8 +58,8 @@ def test_a_release_outside_its_tenancy_is_refused_by_field(case: str, releases: 
         assert stalled["reason"] == "PrometheusNotAllowed", stalled
         assert stalled["message"].startswith(field_message), stalled
         assert "hunter2" not in stalled["message"] and "admin:" not in stalled["message"], stalled
-        events = [e for e in releases.events("tenant") if e.reason == "PrometheusNotAllowed"]
-        assert events and events[0].type == "Warning" and field_message in events[0].message, events
+        event = releases.wait_event("tenant", "PrometheusNotAllowed")
+        assert event.type == "Warning" and field_message in event.message, event
         assert all("hunter2" not in e.message for e in releases.events("tenant"))
         assert client.AppsV1Api(kube).list_namespaced_deployment(namespace).items == []
         assert "hunter2" not in operator.log_path.read_text(errors="replace")
