@@ -24,6 +24,7 @@ log = logging.getLogger("ripcord.operator")
 _factory: dict[str, Callable[[], Runtime]] = {}
 _runtime: dict[str, Runtime] = {}
 _flags: list[threading.Event] = []
+_tasks: list["asyncio.Task[None]"] = []  # our own background tasks, cancelled at cleanup
 OWNED = {"Deployment": ("apps", "v1", "deployments"), "Service": ("", "v1", "services"),
          "Pod": ("", "v1", "pods"), "HTTPRoute": (ROUTE_GROUP, "v1", ROUTE_PLURAL)}
 
@@ -67,7 +68,7 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.scanning.disabled = True  # exact namespaces: no need to list them (a namespaced install cannot)
     rt.tracker.start()
     rt.scheduler.start()
-    asyncio.create_task(_relist_forever(rt))
+    _tasks.append(asyncio.create_task(_relist_forever(rt)))
 
 
 async def _relist_forever(rt: Runtime) -> None:
@@ -85,6 +86,9 @@ async def cleanup(**_: Any) -> None:
     """Stop taking work and wait for the reconciles in flight, then stop the other threads."""
     for flag in _flags:
         flag.set()
+    for task in _tasks:  # a task left running holds Kopf's exit for 5 s (and the Lease with it)
+        task.cancel()
+    _tasks.clear()
     rt = _runtime.get("current")
     if rt is None:
         return
