@@ -78,12 +78,25 @@ def write_kubeconfigs(paths: Paths, tokens: dict[str, str]) -> None:
 
 
 def prepare(paths: Paths) -> dict[str, str]:
-    """PKI, tokens and kubeconfigs (idempotent)."""
+    """PKI, tokens, kubeconfigs and the audit policy (idempotent)."""
     paths.ensure()
     ensure_pki(paths.pki)
     tokens = ensure_tokens(paths)
     write_kubeconfigs(paths, tokens)
+    write_audit_policy(paths)
     return tokens
+
+
+def write_audit_policy(paths: Paths) -> None:
+    """Audit the operator's identity only, at Metadata level (who, verb, resource, status; no bodies):
+    the RBAC test compares what the operator really calls with what the shipped ClusterRole grants."""
+    paths.audit_policy.write_text(
+        "apiVersion: audit.k8s.io/v1\n"
+        "kind: Policy\n"
+        "omitStages: [RequestReceived]\n"
+        "rules:\n"
+        f"- level: Metadata\n  users: [\"{layout.OPERATOR_USER}\"]\n"
+        "- level: None\n")
 
 
 # --- health checks --------------------------------------------------------------------
@@ -175,6 +188,9 @@ def apiserver(paths: Paths, tokens: dict[str, str]) -> Component:
               "--allow-privileged=true",
               "--profiling=false",
               "--event-ttl", "30m",
+              "--audit-policy-file", str(paths.audit_policy),
+              "--audit-log-path", str(paths.operator_audit_log), "--audit-log-format", "json",
+              "--audit-log-maxsize", "100", "--audit-log-maxbackup", "3",
               "--max-requests-inflight", "800", "--max-mutating-requests-inflight", "400",
               "--v", "1"],
         health=lambda: apiserver_healthy(paths, tokens["admin"]),

@@ -106,6 +106,15 @@ class Paths:
     def lock_file(self) -> Path:
         return self.root / "lifecycle.lock"
 
+    @property
+    def audit_policy(self) -> Path:
+        return self.root / "audit-policy.yaml"
+
+    @property
+    def operator_audit_log(self) -> Path:
+        """Every request the operator's identity makes, one JSON audit event per line (metadata only)."""
+        return self.logs / "audit-operator.log"
+
     def ensure(self) -> None:
         for d in (self.root, self.pki, self.run, self.logs, self.kubelet_dir, self.pod_logs,
                   self.targets_dir, self.gateway_dir):

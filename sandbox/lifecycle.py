@@ -37,13 +37,15 @@ class Sandbox:
     gateway_url: str
     gateway_dir: Path
     pod_logs_dir: Path
+    operator_audit_log: Path  # the API server's audit log of the operator identity's requests
 
     @classmethod
     def from_paths(cls, paths: Paths) -> "Sandbox":
         return cls(state_dir=paths.root, admin_kubeconfig=paths.admin_kubeconfig,
                    operator_kubeconfig=paths.operator_kubeconfig, apiserver_url=cluster.apiserver_url(),
                    prometheus_url=prometheus.url(), gateway_url=f"http://{HOST}:{layout.GATEWAY_PORT}",
-                   gateway_dir=paths.gateway_dir, pod_logs_dir=paths.pod_logs)
+                   gateway_dir=paths.gateway_dir, pod_logs_dir=paths.pod_logs,
+                   operator_audit_log=paths.operator_audit_log)
 
     def api_client(self, operator: bool = False):
         """A ``kubernetes.client.ApiClient`` for the admin (or the operator) identity."""

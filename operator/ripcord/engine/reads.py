@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from typing import Any, Mapping, Optional
 
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
@@ -88,16 +89,41 @@ def _health(status: ReleaseStatus) -> Optional[HealthRead]:
 
 
 def analysis_due_at(status: ReleaseStatus, spec: ReleaseSpec) -> Optional[float]:
-    """Unix time the next analysis is due (None: no analysis runs now)."""
+    """Unix time the next analysis is due (None: no analysis runs now).
+
+    * The first analysis of a step (or of the post-promotion watch) comes one interval after
+      the data plane served the step's weight: a whole interval of evidence, as early as possible.
+    * Later ones come on multiples of the interval, at least half an interval after the last:
+      Releases with the same interval are then judged at the same instants, and their Prometheus
+      reads are shared (``ripcord.analysis.sharing``).
+    * The end of the step (or of the watch) is an analysis instant too, when it comes before the
+      next multiple: a step passes on evidence up to its end.
+    """
     ro, an = status.rollout, status.analysis
     if ro is None or an is None or an.last_sample_at is None or not spec.analysis.metrics:
         return None
     judging = (ro.state == "Progressing" and ro.settled_at is not None and status.canary is not None) or \
         (ro.state == "Watching" and status.previous is not None)
-    if not judging:
+    if not judging or ro.settled_at is None:
         return None
+    interval = parse_duration(spec.analysis.interval)
+    # An attempt counts whatever its verdict: a hung Prometheus is asked once per interval.
     last = max(an.last_sample_at, an.attempted_at or 0.0)
-    return last + parse_duration(spec.analysis.interval)
+    served = parse_iso(ro.settled_at).timestamp()
+    if last <= served + 0.001:
+        return served + interval
+    aligned: float = math.ceil((last + interval / 2) / interval - 1e-9) * interval
+    ends = _span_end(status, spec, served)
+    return ends if last < ends < aligned else aligned
+
+
+def _span_end(status: ReleaseStatus, spec: ReleaseSpec, served: float) -> float:
+    """When the judged span ends: the step's duration after its weight was served, or the watch's end."""
+    ro = status.rollout
+    assert ro is not None
+    if ro.state == "Watching" and status.watch_until:
+        return parse_iso(status.watch_until).timestamp()
+    return served + parse_duration(spec.analysis.step_duration)
 
 
 def _analysis(status: ReleaseStatus, spec: ReleaseSpec, now: dt.datetime, name: str) -> Optional[AnalysisRead]:
@@ -112,9 +138,9 @@ def _analysis(status: ReleaseStatus, spec: ReleaseSpec, now: dt.datetime, name: 
         canary, stable = status.canary, status.stable
     assert canary is not None and stable is not None
     interval = parse_duration(spec.analysis.interval)
-    until = (now.timestamp() // interval) * interval
-    if until <= an.last_sample_at:
-        until = now.timestamp()  # no whole interval boundary since the last sample (a short interval, late)
+    until = (now.timestamp() // interval) * interval  # the boundary this analysis is due at (late or not)
+    if until < due:
+        until = now.timestamp()  # due off the grid: a step's first analysis, or its end
     return AnalysisRead(canary=canary.deployment or deployment_name(name, canary.slot),
                         stable=stable.deployment or deployment_name(name, stable.slot),
                         since=an.last_sample_at, until=until, step=ro.step, weight=float(ro.weight),

@@ -23,10 +23,12 @@ import pytest
 from ripcord.api.models import parse_duration
 from tests.integration.analysis.conftest import (Load, Stopwatch, entry, metric, parse_time, rollout_id,
                                                  wait_status)
+from sandbox.gateway.client import summarize
 from tests.integration.support import Releases, release_manifest, wait_for
 
 PROVIDER = "gateway-api"
 RPS = 40
+LOAD_TIMEOUT_S = 2.0  # the load's per-request timeout (Load.start's default)
 STEPS = [20, 50]
 GATEWAY_ERRORS = {"name": "gateway-errors", "type": "error-rate", "source": "gateway", "judge": "threshold",
                   "max": 0.05}
@@ -71,6 +73,15 @@ def _postmortem(sandbox: Any, namespace: str, name: str) -> str:
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
+
+
+def _settled(load: Load, traffic: str, h: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The load's record once every request sent before the rollout ended has finished (answered,
+    refused or timed out) and been recorded: what the post-mortem's counters will also hold."""
+    ended = parse_time(h["endedAt"]).timestamp()
+    rows = load.gw.wait_rows(traffic, lambda rows: bool(rows) and rows[-1]["t"] >= ended + LOAD_TIMEOUT_S + 2,
+                             timeout_s=30)
+    return rows, summarize(rows)
 
 
 def _impact_row(report: str, source: str) -> list[str]:
@@ -140,7 +151,7 @@ def test_a_canary_refusing_connections_while_ready_is_rolled_back(releases: Rele
     assert last["canaryRequests"] > 0 and last["canaryBad"] == last["canaryRequests"], last
 
     canary = _canary(status, name, h)
-    seen = load.summary(traffic)
+    _, seen = _settled(load, traffic, h)
     refused = seen["failed_by_backend"].get(canary, 0)
     assert refused > 0 and seen["by_flags"].get("UF", 0) >= refused, seen
     assert seen["by_version"].get("2.0.4", 0) == 0, "the canary never answered a request"
@@ -180,8 +191,7 @@ def test_a_crashing_canary_is_rolled_back_on_the_gateway_s_503s(releases: Releas
     assert last["canaryBad"] > 0, last
 
     canary = _canary(status, name, h)
-    rows = load.gw.record(traffic)
-    seen = load.summary(traffic)
+    rows, seen = _settled(load, traffic, h)
     failed = seen["failed_by_backend"].get(canary, 0)
     assert failed > 0 and seen["failed_by_service"].get(canary, 0) > 0, seen
     first = _first_failure_on(rows, canary)
