@@ -72,5 +72,5 @@ def test_at_rest_no_request_and_a_referenced_secret_change_starts_a_rollout_in_s
     seen_after = time.monotonic() - t0
     assert status["history"][0]["version"] == "1.0.0"
     assert seen_after < 10, f"took {seen_after:.1f}s"
-    gets = requests_by_kind(port).get(("get", "secrets"), 0) - before.get(("get", "secrets"), 0)
+    gets = requests_by_kind(port).get(("GET", "secrets"), 0) - before.get(("GET", "secrets"), 0)
     assert gets == 1, f"only the changed, referenced Secret is read (got {gets} GETs)"
