@@ -81,6 +81,10 @@ def test_operator_killed_at_each_point_resumes(kind: str, crash_namespaces: dict
             assert steps == ["step 1: canary weight 20%", "step 2: canary weight 50%"], (point, steps)
             assert [t["event"] for t in entries[0]["timeline"]].count("Switched") == 1, point
             assert status["stable"]["version"] == "2.0.1", point
+    except BaseException:
+        for p in procs:
+            print(f"\n--- {p.log_path.name} (tail) ---\n{p.log_tail(40)}")
+        raise
     finally:
         for p in procs:
             p.stop()
