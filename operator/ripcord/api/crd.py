@@ -19,7 +19,8 @@ from ripcord.labels import standard
 
 _KEEP = {"type", "properties", "items", "required", "enum", "default", "description", "minimum",
          "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
-         "minItems", "maxItems", "format", "x-kubernetes-preserve-unknown-fields", "nullable"}
+         "minItems", "maxItems", "format", "x-kubernetes-preserve-unknown-fields", "nullable",
+         "x-kubernetes-int-or-string"}
 
 PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Desired", "type": "string", "jsonPath": ".spec.version", "description": "version asked for"},
@@ -51,6 +52,9 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
         rest = {k: v for k, v in node.items() if k != "anyOf"}
         if len(options) == 1:
             return _structural({**options[0], **rest}, defs)
+        if sorted(o.get("type", "") for o in options) == ["integer", "string"]:  # an IntOrString
+            return {"x-kubernetes-int-or-string": True,
+                    **({"description": rest["description"]} if "description" in rest else {})}
         raise ValueError(f"cannot make a structural schema of anyOf {node['anyOf']}")
     if "const" in node:
         node = {**{k: v for k, v in node.items() if k != "const"}, "enum": [node["const"]]}

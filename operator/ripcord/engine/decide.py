@@ -49,9 +49,10 @@ from ripcord.engine.plan import Deletion, Plan
 from ripcord.engine.requests import handle_requests
 from ripcord.engine.rest import at_rest, first_release
 from ripcord.engine.rollout import step_rollout
+from ripcord.engine.routeguard import guard_route, hold_route
 from ripcord.engine.schedule import next_due
 from ripcord.engine.summary import summarise
-from ripcord.engine.world import adopt_scale_down, slot_intents, traffic_intent
+from ripcord.engine.world import adopt_scale_down, slot_intents, slot_roles, traffic_intent
 
 __all__ = ["HISTORY_LIMIT", "TIMELINE_LIMIT", "decide"]
 
@@ -72,6 +73,7 @@ def decide(obs: Observed) -> Plan:
     spec = obs.spec
     _clear_invalid(d)
     handle_requests(d, spec)
+    guard_route(d, spec)
 
     if st.stable is None:
         first_release(d, spec)
@@ -86,7 +88,8 @@ def decide(obs: Observed) -> Plan:
     if spec.workload_ref is not None and obs.adopt is not None and obs.adopt.replicas == 0 and st.stable is not None:
         st.adopted = spec.workload_ref.name  # adopted and scaled to zero: no need to read it again
     return Plan(status=st, slots=tuple(slot_intents(st, spec, obs)), traffic=traffic_intent(st),
-                adopt_scale_down=scale_down, next_due=next_due(st, spec, obs))
+                adopt_scale_down=scale_down, next_due=next_due(st, spec, obs), roles=slot_roles(st),
+                hold_route=hold_route(d))
 
 
 def _invalid(d: Decision, message: str, reason: str) -> Plan:

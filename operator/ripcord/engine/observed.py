@@ -15,7 +15,7 @@ from ripcord.contract import ACTIONS
 Action = Literal["promote", "abort", "pause", "resume", "retry"]
 
 __all__ = ["ACTIONS", "Action", "AdoptView", "AnalysisResult", "Collision", "HealthBreach", "HealthView",
-           "Observed", "Preflight", "Request", "SlotView"]
+           "Observed", "Preflight", "Request", "RouteView", "SlotView"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +96,15 @@ class AdoptView:
 
 
 @dataclasses.dataclass(frozen=True)
+class RouteView:
+    """traffic.routeRef: the rule of the user's HTTPRoute that Ripcord weights, as the watch has it."""
+
+    rule: int
+    refs: tuple[Mapping[str, Any], ...]  # its backendRefs
+    generation: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Collision:
     """An object this Release would write that something else owns."""
 
@@ -125,6 +134,7 @@ class Observed:
     adopt: Optional[AdoptView] = None
     preflight: Optional[Preflight] = None
     collisions: tuple[Collision, ...] = ()
+    route: Optional[RouteView] = None  # traffic.routeRef (a route that cannot be used is a spec_error)
     delivered: frozenset[str] = frozenset()  # outbox keys delivered since the status was read
 
     def slot(self, name: str) -> SlotView:
