@@ -242,7 +242,8 @@ class Observer:
         if found.index is None:
             return None, found.problem
         return RouteView(rule=found.index, refs=tuple(userroute.rule_refs(route, found.index)),
-                         generation=int(route["metadata"].get("generation") or 0)), None
+                         generation=int(route["metadata"].get("generation") or 0),
+                         resource_version=route["metadata"].get("resourceVersion")), None
 
     def _get_route(self, ns: str, name: str) -> Optional[dict[str, Any]]:
         group, version, plural = coordinates("HTTPRoute", self.versions())

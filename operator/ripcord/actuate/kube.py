@@ -169,7 +169,7 @@ class Actuator:
         for obj in provider_for(spec.traffic.provider).objects(name, ns, spec, plan.traffic):
             self.ensure_object(obj, owner)
         if spec.traffic.route_ref is not None and not plan.hold_route:
-            self.ensure_user_route(ns, name, spec, plan.traffic)
+            self.ensure_user_route(ns, name, spec, plan.traffic, plan.route_version)
         # Routing objects of a mode the spec left (another provider, fewer ports, no subsets). The first
         # generated HTTPRoute stays: the Gateway's clients may still use it.
         istio = spec.traffic.provider == "istio"
@@ -202,20 +202,25 @@ class Actuator:
                     raise
             self.faults.tick("action", f"delete {kind} {meta['name']}")
 
-    def ensure_user_route(self, ns: str, release: str, spec: ReleaseSpec, intent: TrafficIntent) -> None:
+    def ensure_user_route(self, ns: str, release: str, spec: ReleaseSpec, intent: TrafficIntent,
+                          decided_on: Optional[str]) -> None:
         """traffic.routeRef: set the backendRefs of one rule of the user's HTTPRoute, nothing else.
 
         Server-side apply with Ripcord's field manager, of ``spec.rules``: the Gateway API schema
         makes ``rules`` an atomic list, so an apply must carry all of it. Every other rule and
         field goes back as the watch delivered it, and the route's resourceVersion is a
-        precondition: an edit made since then fails the write (409) instead of being lost, and
-        the next reconcile sees it. No ownerReference, label or annotation is added.
+        precondition: the route must be the version the engine decided on (``decided_on``). An
+        edit made since then is never written over: it is left for the next reconcile to see
+        (and to report, if it changed the rule's weights). No ownerReference, label or
+        annotation is added.
         """
         ref = spec.traffic.route_ref
         assert ref is not None
         current = self.stores.user_routes.get(ns, ref.name)
         if current is None:
             return  # the observer reported it (InvalidSpec); nothing to write to
+        if decided_on is None or current["metadata"].get("resourceVersion") != decided_on:
+            return  # changed since the decision: the watch wakes the Release to decide on the new one
         found = userroute.find_rule(current, release, ref.rule)
         if found.index is None:
             return
@@ -225,8 +230,7 @@ class Actuator:
             return
         group, version, plural = coordinates("HTTPRoute", self.versions())
         body = {"apiVersion": f"{group}/{version}", "kind": "HTTPRoute",
-                "metadata": {"name": ref.name, "namespace": ns,
-                             "resourceVersion": current["metadata"].get("resourceVersion")},
+                "metadata": {"name": ref.name, "namespace": ns, "resourceVersion": decided_on},
                 "spec": {"rules": userroute.with_rule_refs(current, found.index, wanted)}}
         self.fence()
         try:

@@ -89,7 +89,7 @@ def decide(obs: Observed) -> Plan:
         st.adopted = spec.workload_ref.name  # adopted and scaled to zero: no need to read it again
     return Plan(status=st, slots=tuple(slot_intents(st, spec, obs)), traffic=traffic_intent(st),
                 adopt_scale_down=scale_down, next_due=next_due(st, spec, obs), roles=slot_roles(st),
-                hold_route=hold_route(d))
+                hold_route=hold_route(d), route_version=obs.route.resource_version if obs.route else None)
 
 
 def _invalid(d: Decision, message: str, reason: str) -> Plan:

@@ -102,6 +102,7 @@ class RouteView:
     rule: int
     refs: tuple[Mapping[str, Any], ...]  # its backendRefs
     generation: int = 0
+    resource_version: Optional[str] = None  # the version decided on: Ripcord writes on top of this one only
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,3 +29,4 @@ class Plan:
     next_due: Optional[dt.datetime] = None  # reconcile again at this time at the latest (None: on change only)
     roles: Mapping[str, str] = dataclasses.field(default_factory=dict)  # slot -> stable|canary|previous|idle
     hold_route: bool = False  # traffic.routeRef: someone else changed the rule's weights; leave the route alone
+    route_version: Optional[str] = None  # traffic.routeRef: the route's resourceVersion this plan was decided on
