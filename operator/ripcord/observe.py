@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol, cast
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -248,9 +248,8 @@ class Observer:
     def _get_route(self, ns: str, name: str) -> Optional[dict[str, Any]]:
         group, version, plural = coordinates("HTTPRoute", self.versions())
         try:
-            route: dict[str, Any] = client.CustomObjectsApi(self.api).get_namespaced_custom_object(
-                group, version, ns, plural, name)
-            return route
+            return cast(dict[str, Any], client.CustomObjectsApi(self.api).get_namespaced_custom_object(
+                group, version, ns, plural, name))
         except ApiException as exc:
             if exc.status == 404:
                 return None

@@ -195,8 +195,9 @@ class Actuator:
             group, version, plural = coordinates(kind, self.versions())
             self.fence()
             try:
-                self.custom.delete_namespaced_custom_object(group, version, ns, plural, meta["name"],
-                                                            body={"preconditions": {"uid": meta.get("uid")}})
+                self.custom.delete_namespaced_custom_object(
+                    group, version, ns, plural, meta["name"],
+                    body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=meta.get("uid"))))
             except ApiException as exc:
                 if exc.status not in (404, 409):  # gone already, or another object by that name now
                     raise

@@ -46,7 +46,7 @@ def guard_route(d: Decision, spec: ReleaseSpec) -> None:
             d.event("RouteEdited", f"HTTPRoute {ref.name} was edited by someone else (generation "
                     f"{rec.generation} -> {view.generation}); rule {view.rule} still carries Ripcord's weights, "
                     f"so the rollout goes on and the edit is kept")
-        st.route = RouteRecord(backends=seen, generation=view.generation)
+        st.route = RouteRecord(backends=seen, generation=view.generation, conflict=None)
     elif rec is None or rec.backends == seen or ro is None or ro.state == "RollingBack":
         pass  # Ripcord's own write is pending (at rest and while rolling back Ripcord sets the rule)
     elif rec.conflict is not None and not ro.paused:
@@ -54,7 +54,7 @@ def guard_route(d: Decision, spec: ReleaseSpec) -> None:
         d.event("RouteTakenBack", f"HTTPRoute {ref.name}: rollout {ro.id} runs again; Ripcord sets rule "
                 f"{view.rule}'s weights again (they were {seen})")
         d.timeline("RouteTakenBack", f"rule {view.rule} of HTTPRoute {ref.name} set again", ro.weight)
-        st.route = RouteRecord(backends=seen, generation=view.generation)
+        st.route = RouteRecord(backends=seen, generation=view.generation, conflict=None)
     elif rec.conflict is None:
         msg = (f"HTTPRoute {ref.name} rule {view.rule}: its backendRefs were changed by someone else mid-rollout "
                f"(now {seen}; Ripcord set {rec.backends}). Rollout {ro.id} is paused and the route left as it is; "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from ripcord.actuate.kube import Actuator, Fence, always_leading
 from ripcord.contract import RELEASE_LABEL
@@ -70,9 +70,13 @@ class Runtime:
 
         def generic(kind: str, version: str, selector: Optional[str]) -> Callable[[Optional[str]], list[Any]]:
             group, plural = GENERIC[kind]
-            kw = {"label_selector": selector} if selector else {}
-            return lambda ns: (custom.list_namespaced_custom_object(group, version, ns, plural, **kw) if ns else
-                               custom.list_cluster_custom_object(group, version, plural, **kw))["items"]
+
+            def lister(ns: Optional[str]) -> list[Any]:
+                found = cast(dict[str, Any], (
+                    custom.list_namespaced_custom_object(group, version, ns, plural, label_selector=selector) if ns
+                    else custom.list_cluster_custom_object(group, version, plural, label_selector=selector)))
+                return list(found["items"])
+            return lister
 
         for kind in GENERIC:
             version = served(kind, versions) if versions is not None else None
