@@ -88,9 +88,9 @@ class Observer:
         if self.check_spec is not None and (problem := self.check_spec(ns, spec)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
         route_view: Optional[RouteView] = None
-        if spec.traffic.route_ref is not None and not base["deleting"]:
+        if spec.traffic.route_ref is not None:
             route_view, problem = self._user_route(ns, name, spec)
-            if problem is not None:
+            if problem is not None and not base["deleting"]:
                 return Observed(**base, spec=spec, spec_error=problem)
 
         reads = plan_reads(status, spec, now, name)

@@ -122,4 +122,5 @@ def _deleting(d: Decision) -> Plan:
         return Plan(status=st, deletion=Deletion(retain=retain))  # an unreadable spec: orphan, touch nothing else
     resting = st.model_copy(update={"rollout": None, "canary": None, "previous": None})
     others = tuple(s for s in slot_intents(resting, spec, d.obs) if s.slot != st.stable.slot)
-    return Plan(status=st, slots=others, traffic=traffic_intent(resting), deletion=Deletion(retain=True))
+    return Plan(status=st, slots=others, traffic=traffic_intent(resting), deletion=Deletion(retain=True),
+                route_version=d.obs.route.resource_version if d.obs.route else None)  # the user's rule: stable only

@@ -209,3 +209,20 @@ def test_route_references_map_routes_to_the_releases_that_name_them() -> None:
     refs.update(a)
     refs.update(b, deleted=True)
     assert refs.releases_of(NS, "public") == [] and refs.releases_of(NS, "other") == ["a"]
+
+
+def test_deleting_the_release_mid_rollout_gives_the_rule_back_to_the_stable() -> None:
+    e = with_user_route()
+    for _ in range(3):
+        tick(e)
+    new_version(e, "2.0.0")
+    for _ in range(10):
+        tick(e)
+        if len(e.api.get(PUBLIC)["spec"]["rules"][1]["backendRefs"]) == 2:
+            break
+    assert [b["name"] for b in e.api.get(PUBLIC)["spec"]["rules"][1]["backendRefs"]] == ["web", "web-b"]
+    e.api.objects[f"{RELEASES}/web"]["metadata"]["deletionTimestamp"] = "2026-01-29T14:31:00Z"
+    e.sync()
+    e.reconcile()
+    assert e.api.get(PUBLIC)["spec"]["rules"][1]["backendRefs"] == [{"name": "web", "port": 80}]
+    assert e.api.get(PUBLIC)["spec"]["rules"][0] == USER_RULES[0] and PUBLIC in e.api.objects
