@@ -106,3 +106,22 @@ def test_the_hpa_follows_the_stable_and_ripcord_never_fights_it(releases: Releas
     assert c.replicas("web-b") == 5, "the rollback never touched the stable's count"
     assert c.hpa()["spec"]["scaleTargetRef"]["name"] == "web-b"
     assert c.budget("web-b") == {"maxUnavailable": 1}
+
+
+@pytest.mark.integration
+def test_an_hpa_without_bounds_is_refused_and_changes_nothing(releases: Releases, operator: Any, namespace: str,
+                                                              kube: client.ApiClient) -> None:
+    unbounded = manifest("1.0.0")
+    del unbounded["spec"]["autoscaling"]["maxReplicas"]
+    with pytest.raises(ApiException) as exc:
+        releases.apply(unbounded)  # the CRD schema says it first
+    assert exc.value.status == 422 and "spec.autoscaling.maxReplicas" in exc.value.body
+    inverted = manifest("1.0.0")
+    inverted["spec"]["autoscaling"] = {"minReplicas": 5, "maxReplicas": 3}
+    releases.apply(inverted)  # the schema cannot compare two fields: the operator does
+    status = wait_for(lambda: (s := releases.status("web")).get("phase") == "InvalidSpec" and s, 60, "InvalidSpec")
+    assert "spec.autoscaling" in status["message"] and "minReplicas (5) is above maxReplicas (3)" in status["message"]
+    assert releases.wait_event("web", "InvalidSpec").type == "Warning"
+    assert client.AppsV1Api(kube).list_namespaced_deployment(namespace).items == []
+    assert Cluster(kube, namespace).custom.list_namespaced_custom_object(
+        "autoscaling", "v2beta2", namespace, "horizontalpodautoscalers")["items"] == []
