@@ -78,7 +78,7 @@ def test_the_hpa_follows_the_stable_and_ripcord_never_fights_it(releases: Releas
     wait_for(lambda: (s := releases.status("web")).get("weight") == 50 and s, 90, "the 50% step")
     assert c.replicas("web-a") == 4, "Ripcord left the stable's count to the HPA"
     wait_for(lambda: c.replicas("web-b") == 2, 30, "the canary sized ceil(4 x 50%) = 2")
-    assert c.budget("web-b") == {"minAvailable": "50%"}, "the canary's PDB has the canary's budget"
+    wait_for(lambda: c.budget("web-b") == {"minAvailable": "50%"}, 10, "the canary's PDB with the canary's budget")
     c.scale("web-a", 6)  # ... and again, mid-step
     wait_for(lambda: c.replicas("web-b") == 3, 30, "the canary following the stable: ceil(6 x 50%) = 3")
     assert c.replicas("web-a") == 6
@@ -87,7 +87,8 @@ def test_the_hpa_follows_the_stable_and_ripcord_never_fights_it(releases: Releas
     assert watching["stable"]["deployment"] == "web-b"
     assert c.replicas("web-b") == 6, "promoted at the stable's size"
     wait_for(lambda: c.hpa()["spec"]["scaleTargetRef"]["name"] == "web-b", 30, "the HPA moved to the new stable")
-    assert c.budget("web-b") == {"maxUnavailable": 1}, "the new stable has the stable's budget"
+    # (written right after the HPA, in the same pass)
+    wait_for(lambda: c.budget("web-b") == {"maxUnavailable": 1}, 10, "the new stable with the stable's budget")
     assert c.budget("web-a") == {"maxUnavailable": 1}, "the warm previous stable keeps it through the watch"
     assert c.replicas("web-a") == 6, "kept warm at the size it served at"
     releases.wait_outcome("web", "Promoted", rollout_id=2, timeout=60)
