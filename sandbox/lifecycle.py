@@ -22,6 +22,7 @@ from .proc import Component, SandboxError
 Echo = Callable[[str], None]
 BUILD_SCRIPT = REPO_ROOT / "sandbox" / "scripts" / "build-kube.sh"
 HTTPROUTE_CRD = REPO_ROOT / "crds" / "httproute.yaml"
+ISTIO_CRD = REPO_ROOT / "crds" / "istio.yaml"  # VirtualService, DestinationRule (trimmed)
 LOCK_TIMEOUT = 900.0  # a cold `up` may include the kube build
 
 
@@ -238,7 +239,8 @@ def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
         wait("kube-apiserver")
         for name in ("kube-controller-manager", "kubelet"):
             start(name)
-        _apply_httproute_crd(paths, echo)
+        for crd in (HTTPROUTE_CRD, ISTIO_CRD):
+            _apply_crd(paths, crd, echo)
         gateway_ok = gateway_available()
         if gateway_ok:
             start("gateway")
@@ -253,14 +255,14 @@ def up(paths: Paths | None = None, echo: Echo = print) -> UpResult:
     return result
 
 
-def _apply_httproute_crd(paths: Paths, echo: Echo) -> None:
-    """Apply crds/httproute.yaml if present; a failure is reported, not fatal."""
-    rel = HTTPROUTE_CRD.relative_to(REPO_ROOT)
-    if not HTTPROUTE_CRD.exists():
-        echo(f"  {rel} not found: HTTPRoute CRD not applied")
+def _apply_crd(paths: Paths, crd: Path, echo: Echo) -> None:
+    """Apply a sandbox CRD file (crds/httproute.yaml, crds/istio.yaml) if present; a failure is reported, not fatal."""
+    rel = crd.relative_to(REPO_ROOT)
+    if not crd.exists():
+        echo(f"  {rel} not found: not applied")
         return
     try:
-        names = apply_crd_file(paths, HTTPROUTE_CRD)
+        names = apply_crd_file(paths, crd)
         echo(f"  CRDs applied: {', '.join(names)}")
     except SandboxError as e:  # the file is another part's: report and carry on
         echo(f"  WARNING: {rel} not applied: {str(e)[:400]}")

@@ -49,7 +49,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .sources import APP, GATEWAY, PRESETS, SourceProfile
+from .sources import APP, GATEWAY, ISTIO, PRESETS, SourceProfile
 from .redact import has_userinfo, redact, safe_url
 from .urlnorm import UrlError, normalize_http_url, path_within
 
@@ -376,10 +376,10 @@ def parse_config(data: Optional[Mapping[str, Any]], env: Mapping[str, str] | Non
             raise ConfigError(f"webhooks.allowedUrls: {safe_url(u)!r} is not a usable http(s) URL prefix: {e}") \
                 from None
 
-    sources: dict[str, SourceProfile] = {"app": APP, "gateway": GATEWAY}
+    sources: dict[str, SourceProfile] = {"app": APP, "gateway": GATEWAY, "istio": ISTIO}
     for name, spec in (data.get("metricSources") or {}).items():
         if name not in sources:
-            raise ConfigError(f"metricSources: unknown source {name!r} (app, gateway)")
+            raise ConfigError(f"metricSources: unknown source {name!r} (app, gateway, istio)")
         if not isinstance(spec, Mapping):
             raise ConfigError(f"metricSources.{name}: expected a mapping")
         spec = dict(spec)

@@ -24,6 +24,17 @@ ROUTE_GROUP = "gateway.networking.k8s.io"
 ROUTE_VERSION = "v1"
 ROUTE_PLURAL = "httproutes"
 
+# Kinds Ripcord writes beside its Deployments and Services. Their API version is the server's
+# (``ripcord.kube.discovery``); these are the groups and resources.
+AUTOSCALING_GROUP = "autoscaling"
+HPA_PLURAL = "horizontalpodautoscalers"
+POLICY_GROUP = "policy"
+PDB_PLURAL = "poddisruptionbudgets"
+ISTIO_GROUP = "networking.istio.io"
+VIRTUAL_SERVICE_PLURAL = "virtualservices"
+DESTINATION_RULE_PLURAL = "destinationrules"
+FIELD_MANAGER = "ripcord"  # server-side apply to a user's HTTPRoute
+
 # ----------------------------------------------------------------------------- labels, annotations
 
 PREFIX = "ripcord.dev/"
@@ -67,6 +78,21 @@ def app_service_name(release: str) -> str:
     return release
 
 
+def autoscaler_name(release: str) -> str:
+    """The HPA that follows the stable slot."""
+    return release
+
+
+def budget_name(release: str, slot: str) -> str:
+    """A slot's PodDisruptionBudget."""
+    return deployment_name(release, slot)
+
+
+def port_route_name(release: str, port: int, first: bool) -> str:
+    """The generated HTTPRoute of a Service port: the Release's name for the first routed port."""
+    return release if first else f"{release}-{port}"
+
+
 def slot_selector(release: str, slot: str) -> dict[str, str]:
     return {RELEASE_LABEL: release, SLOT_LABEL: slot}
 
@@ -95,13 +121,18 @@ def controller_uid(obj: Mapping[str, Any]) -> Optional[str]:
 
 @dataclasses.dataclass(frozen=True)
 class SlotIntent:
-    """A slot's Deployment as it should be. ``template`` None means: leave the template as is."""
+    """A slot's Deployment as it should be. ``template`` None means: leave the template as is.
+
+    ``keep_replicas``: the replica count is not Ripcord's to set (an HPA scales the stable; a
+    warm previous stable stays as it was); ``replicas`` is then only the size it is created at.
+    """
 
     slot: str
     replicas: int
     template: Optional[Mapping[str, Any]] = None
     template_hash: Optional[str] = None
     version: Optional[str] = None
+    keep_replicas: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,3 +142,4 @@ class TrafficIntent:
     stable_slot: str
     canary_slot: Optional[str]
     weight: int  # canary share asked, percent; 0 when there is no canary
+    testers: bool = False  # requests matching traffic.testers go to the canary (whatever the weight)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Callable, Mapping, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol, cast
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -19,15 +19,18 @@ from ripcord.api.models import ReleaseSpec, ReleaseStatus
 from ripcord.api.status import parse_status
 from ripcord.api.template import template_hash
 from ripcord.api.validation import SpecProblem, parse_spec
-from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, RELEASE_LABEL, SLOT_LABEL, SLOTS, VERSION_ANNOTATION,
-                              TrafficIntent, action_annotation, app_service_name, controller_uid, deployment_name,
-                              other_slot, slot_service_name)
+from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, RELEASE_LABEL, SLOT_LABEL, SLOTS,
+                              VERSION_ANNOTATION, TrafficIntent, action_annotation, app_service_name, autoscaler_name,
+                              budget_name, controller_uid, deployment_name, other_slot, slot_service_name)
 from ripcord.engine.observed import (AdoptView, AnalysisResult, Collision, HealthBreach, HealthView, Observed,
-                                     Preflight, Request, SlotView)
+                                     Preflight, Request, RouteView, SlotView)
 from ripcord.engine.reads import AnalysisRead, HealthRead, plan_reads
+from ripcord.kube.discovery import CURRENT, ApiVersions
+from ripcord.kube.kinds import coordinates
 from ripcord.kube.stores import Stores
 from ripcord.redact import redact
-from ripcord.traffic import provider_for
+from ripcord.traffic import provider_for, userroute
+from ripcord.traffic.gateway_api import route_names
 
 log = logging.getLogger("ripcord.observe")
 
@@ -52,7 +55,9 @@ class PlainHasher:
 
 class Observer:
     def __init__(self, api: client.ApiClient, stores: Stores, *, hasher: Hasher, checker: Checker,
-                 analyzer: Any = None, check_spec: Optional[SpecCheck] = None) -> None:
+                 analyzer: Any = None, check_spec: Optional[SpecCheck] = None,
+                 versions: Callable[[], ApiVersions] = lambda: CURRENT) -> None:
+        self.versions = versions
         self.apps = client.AppsV1Api(api)
         self.api = api
         self.stores = stores
@@ -77,6 +82,11 @@ class Observer:
         spec = parsed.spec
         if self.check_spec is not None and (problem := self.check_spec(ns, spec)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
+        route_view: Optional[RouteView] = None
+        if spec.traffic.route_ref is not None:
+            route_view, problem = self._user_route(ns, name, spec)
+            if problem is not None and not base["deleting"]:
+                return Observed(**base, spec=spec, spec_error=problem)
 
         reads = plan_reads(status, spec, now, name)
         desired = self.hasher.hash(ns, name, spec.template) if reads.template and spec.template is not None else None
@@ -95,7 +105,7 @@ class Observer:
             analysis=self._analyze(ns, name, spec, reads.analysis, now) if reads.analysis else None,
             requests=self._requests(meta.get("annotations") or {}),
             adopt=self._adopt(ns, name, reads.adopt) if reads.adopt else None,
-            preflight=preflight, collisions=tuple(self._collisions(release, spec)))
+            preflight=preflight, collisions=tuple(self._collisions(release, spec)), route=route_view)
 
     # ---------------------------------------------------------------- from the stores
 
@@ -115,10 +125,22 @@ class Observer:
     def _effective_weight(self, ns: str, release: str, spec: ReleaseSpec, intent: TrafficIntent) -> Optional[float]:
         provider = provider_for(spec.traffic.provider)
         fetched: dict[str, Any] = {}
-        if spec.traffic.provider == "gateway-api":
-            route = self.stores.routes.get(ns, app_service_name(release))
-            if route is not None:
-                fetched["route"] = route
+        ref = spec.traffic.route_ref
+        if spec.traffic.provider == "gateway-api" and ref is not None:
+            route = self.stores.user_routes.get(ns, ref.name)
+            found = userroute.find_rule(route, release, ref.rule) if route is not None else None
+            if route is None or found is None or found.index is None:
+                return None
+            fetched.update(user_route=route, rule=found.index, release=release)
+        elif spec.traffic.provider == "gateway-api":
+            routes = [self.stores.routes.get(ns, n) for n in route_names(release, spec)]
+            if any(r is None for r in routes):
+                return None
+            fetched["routes"] = routes
+        elif spec.traffic.provider == "istio":
+            vs = self.stores.virtual_services.get(ns, app_service_name(release))
+            if vs is not None:
+                fetched["virtual_service"] = vs
         else:
             svc = self.stores.services.get(ns, app_service_name(release))
             if svc is not None:
@@ -153,7 +175,15 @@ class Observer:
         wanted = [("Deployment", deployment_name(name, s)) for s in SLOTS] + \
                  [("Service", slot_service_name(name, s)) for s in SLOTS] + [("Service", app_service_name(name))]
         if spec.traffic.provider == "gateway-api":
-            wanted.append(("HTTPRoute", app_service_name(name)))
+            wanted += [("HTTPRoute", n) for n in route_names(name, spec)]
+        if spec.traffic.provider == "istio":
+            wanted.append(("VirtualService", app_service_name(name)))
+            if spec.traffic.istio.subsets:
+                wanted.append(("DestinationRule", app_service_name(name)))
+        if spec.autoscaling is not None:
+            wanted.append(("HorizontalPodAutoscaler", autoscaler_name(name)))
+        if spec.disruption_budgets is not None:
+            wanted += [("PodDisruptionBudget", budget_name(name, s)) for s in SLOTS]
         found = []
         for kind, obj_name in wanted:
             obj = self.stores.by_kind(kind).get(ns, obj_name)
@@ -183,6 +213,42 @@ class Observer:
                 return True
             raise
         return controller_uid(obj) is None and bool((obj["metadata"].get("annotations") or {}).get(ADOPT_ANNOTATION))
+
+    def _user_route(self, ns: str, release: str, spec: ReleaseSpec) -> tuple[Optional[RouteView], Optional[str]]:
+        """traffic.routeRef: the rule Ripcord weights, from the watch of users' routes; or why it cannot be used.
+
+        The API is asked only when the store has no such route (before the watch has listed it,
+        or when it does not exist), to tell the two apart.
+        """
+        ref = spec.traffic.route_ref
+        assert ref is not None
+        route = self.stores.user_routes.get(ns, ref.name)
+        if route is None:
+            route = self._get_route(ns, ref.name)
+            if route is None:
+                return None, f"spec.traffic.routeRef.name: HTTPRoute {ref.name} not found in namespace {ns}"
+            if RELEASE_LABEL not in (route["metadata"].get("labels") or {}):
+                self.stores.user_routes.apply("MODIFIED", route)
+        owner = (route["metadata"].get("labels") or {}).get(RELEASE_LABEL)
+        if owner:
+            return None, (f"spec.traffic.routeRef.name: HTTPRoute {ref.name} is generated by Ripcord for Release "
+                          f"{owner}; name a route of your own")
+        found = userroute.find_rule(route, release, ref.rule)
+        if found.index is None:
+            return None, found.problem
+        return RouteView(rule=found.index, refs=tuple(userroute.rule_refs(route, found.index)),
+                         generation=int(route["metadata"].get("generation") or 0),
+                         resource_version=route["metadata"].get("resourceVersion")), None
+
+    def _get_route(self, ns: str, name: str) -> Optional[dict[str, Any]]:
+        group, version, plural = coordinates("HTTPRoute", self.versions())
+        try:
+            return cast(dict[str, Any], client.CustomObjectsApi(self.api).get_namespaced_custom_object(
+                group, version, ns, plural, name))
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     # ---------------------------------------------------------------- from the API, when planned
 

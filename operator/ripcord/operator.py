@@ -16,7 +16,9 @@ from typing import Any, Callable, Optional
 
 import kopf
 
-from ripcord.contract import GROUP, PLURAL, RELEASE_LABEL, ROUTE_GROUP, ROUTE_PLURAL, SHARD_LABEL, VERSION
+from ripcord.contract import GROUP, PLURAL, RELEASE_LABEL, SHARD_LABEL, VERSION
+from ripcord.kube.discovery import CURRENT
+from ripcord.kube.kinds import GENERIC
 from ripcord.runtime.app import Runtime
 
 log = logging.getLogger("ripcord.operator")
@@ -26,7 +28,12 @@ _runtime: dict[str, Runtime] = {}
 _flags: list[threading.Event] = []
 _tasks: list["asyncio.Task[None]"] = []  # our own background tasks, cancelled at cleanup
 OWNED = {"Deployment": ("apps", "v1", "deployments"), "Service": ("", "v1", "services"),
-         "Pod": ("", "v1", "pods"), "HTTPRoute": (ROUTE_GROUP, "v1", ROUTE_PLURAL)}
+         "Pod": ("", "v1", "pods")}
+#: Kinds watched in the version the server serves (ripcord.kube.discovery): HTTPRoute, HPA, PDB,
+#: VirtualService, DestinationRule. HTTPRoutes are watched without a label selector: a user's
+#: own route (traffic.routeRef) carries no Ripcord label.
+VERSIONED = tuple(GENERIC)
+UNLABELLED = ("HTTPRoute",)
 
 
 def install(factory: Callable[[], Runtime], stop_flag: Optional[threading.Event] = None) -> None:
@@ -64,6 +71,9 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.label_selectors[GROUP, PLURAL] = release_selector(rt.settings.shard)
     for group, _version, plural in OWNED.values():
         settings.watching.label_selectors[(group, plural) if group else plural] = RELEASE_LABEL
+    for kind in VERSIONED:
+        if kind not in UNLABELLED:
+            settings.watching.label_selectors[GENERIC[kind]] = RELEASE_LABEL
     if rt.settings.namespaces and not any(ch in n for n in rt.settings.namespaces for ch in "*?!,"):
         settings.scanning.disabled = True  # exact namespaces: no need to list them (a namespaced install cannot)
     rt.tracker.start()
@@ -129,6 +139,7 @@ async def release_event(event: kopf.RawEvent, **_: Any) -> None:
     meta = obj.get("metadata") or {}
     ns, name = meta.get("namespace", ""), meta.get("name", "")
     rt.stores.releases.apply(event.get("type"), obj)
+    rt.stores.route_refs.update(obj, deleted=event.get("type") == "DELETED")
     if event.get("type") == "DELETED":
         rt.scheduler.forget(ns, name)
         rt.reconciler.forget((ns, name))
@@ -147,6 +158,31 @@ def _owned(kind: str) -> Callable[..., Any]:
     return handler
 
 
+def served(kind: str) -> Callable[[kopf.Resource], bool]:
+    """A Kopf resource selector: ``kind`` in the version the server serves (none: not watched)."""
+    group, plural = GENERIC[kind]
+
+    def check(resource: kopf.Resource) -> bool:
+        rt = _runtime.get("current")
+        versions = rt.discovery.cached() if rt is not None else CURRENT
+        return resource.group == group and resource.plural == plural and resource.version == versions.of(group)
+    check.__name__ = f"served_{plural}"
+    return check
+
+
+async def user_route_event(event: kopf.RawEvent, **_: Any) -> None:
+    """A user's HTTPRoute (no Ripcord label): kept for the Releases that name it, which are woken."""
+    rt = runtime()
+    obj = event["object"]
+    meta = obj.get("metadata") or {}
+    rt.stores.user_routes.apply(event.get("type"), obj)
+    for release in rt.stores.route_refs.releases_of(meta.get("namespace", ""), meta.get("name", "")):
+        rt.scheduler.wake(meta.get("namespace", ""), release)
+
+
 for _kind, (_group, _version, _plural) in OWNED.items():
     kopf.on.event(_group, _version, _plural, id=_kind.lower() + "s",
                   labels={RELEASE_LABEL: kopf.PRESENT})(_owned(_kind))
+for _kind in VERSIONED:
+    kopf.on.event(served(_kind), id=_kind.lower() + "s", labels={RELEASE_LABEL: kopf.PRESENT})(_owned(_kind))
+kopf.on.event(served("HTTPRoute"), id="user-httproutes", labels={RELEASE_LABEL: kopf.ABSENT})(user_route_event)

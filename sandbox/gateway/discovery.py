@@ -1,4 +1,5 @@
-"""Watches Services, Pods and HTTPRoutes and keeps an immutable snapshot of them.
+"""Watches Services, Pods, HTTPRoutes and Istio's VirtualServices and DestinationRules, and keeps
+an immutable snapshot of them.
 
 EndpointSlices cannot be used: the sandbox's pods live on loopback addresses, which
 Kubernetes refuses as endpoints. So, like kube-proxy would from endpoints, the gateway
@@ -23,13 +24,17 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from . import GATEWAY_GROUP
-from .model import Pod, Route, Service, parse_pod, parse_route, parse_service
+from .model import (DestinationRule, Pod, Route, Service, VirtualService, parse_destination_rule, parse_pod,
+                    parse_route, parse_service, parse_virtual_service)
 from .routing import Key, Snapshot
 
 log = logging.getLogger("sandbox.gateway.discovery")
 
 WATCH_TIMEOUT_S = 30  # server-side end of each watch; the client waits 15 s longer at most
 ROUTE_VERSION = "v1"
+ISTIO_GROUP = "networking.istio.io"
+ISTIO_VERSION = "v1"
+MESH_KINDS = ("virtualservices", "destinationrules")
 
 
 class ClusterState:
@@ -41,23 +46,28 @@ class ClusterState:
         self._pods: dict[Key, Pod] = {}
         self._routes: dict[Key, Route] = {}
         self._route_objs: dict[Key, dict[str, Any]] = {}
+        self._virtual_services: dict[Key, VirtualService] = {}
+        self._destination_rules: dict[Key, DestinationRule] = {}
         self._gen = 0
         self._snap = Snapshot(0, {}, {}, {})
-        self.synced = {"services": False, "pods": False, "httproutes": False}
+        self.synced = {"services": False, "pods": False, "httproutes": False, "virtualservices": False,
+                       "destinationrules": False}
         # Set whenever Services or HTTPRoutes change: wakes the route status controller.
         self.routes_changed = threading.Event()
 
+    def _store(self, kind: str) -> dict:
+        return {"services": self._services, "pods": self._pods, "httproutes": self._routes,
+                "virtualservices": self._virtual_services, "destinationrules": self._destination_rules}[kind]
+
     def _parse(self, kind: str, obj: dict[str, Any]) -> tuple[dict, Any]:
-        if kind == "services":
-            return self._services, parse_service(obj)
-        if kind == "pods":
-            return self._pods, parse_pod(obj)
-        return self._routes, parse_route(obj)
+        parse = {"services": parse_service, "pods": parse_pod, "httproutes": parse_route,
+                 "virtualservices": parse_virtual_service, "destinationrules": parse_destination_rule}[kind]
+        return self._store(kind), parse(obj)
 
     def reset(self, kind: str, items: list[dict[str, Any]]) -> None:
         """Replace everything known of ``kind`` by a fresh list."""
         with self._lock:
-            store = {"services": self._services, "pods": self._pods, "httproutes": self._routes}[kind]
+            store = self._store(kind)
             store.clear()
             if kind == "httproutes":
                 self._route_objs.clear()
@@ -65,7 +75,7 @@ class ClusterState:
                 self._put(kind, obj)
             self.synced[kind] = True
             self._gen += 1
-        if kind != "pods":
+        if kind in ("services", "httproutes"):
             self.routes_changed.set()
 
     def apply(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
@@ -74,13 +84,13 @@ class ClusterState:
         key = (meta.get("namespace", ""), meta["name"])
         with self._lock:
             if event_type == "DELETED":
-                store = {"services": self._services, "pods": self._pods, "httproutes": self._routes}[kind]
+                store = self._store(kind)
                 store.pop(key, None)
                 self._route_objs.pop(key, None)
             else:
                 self._put(kind, obj)
             self._gen += 1
-        if kind != "pods":
+        if kind in ("services", "httproutes"):
             self.routes_changed.set()
 
     def _put(self, kind: str, obj: dict[str, Any]) -> None:
@@ -100,7 +110,8 @@ class ClusterState:
             for pod in self._pods.values():
                 by_ns.setdefault(pod.namespace, []).append(pod)
             self._snap = Snapshot(
-                self._gen, dict(self._services), {ns: tuple(p) for ns, p in by_ns.items()}, dict(self._routes)
+                self._gen, dict(self._services), {ns: tuple(p) for ns, p in by_ns.items()}, dict(self._routes),
+                dict(self._virtual_services), dict(self._destination_rules),
             )
             return self._snap
 
@@ -195,6 +206,8 @@ def start_watchers(api: k8s.ApiClient, state: ClusterState, stop: threading.Even
         Watcher("pods", core.list_pod_for_all_namespaces, state, stop),
         Watcher("httproutes", functools.partial(
             custom.list_cluster_custom_object, GATEWAY_GROUP, ROUTE_VERSION, "httproutes"), state, stop),
+        *(Watcher(kind, functools.partial(custom.list_cluster_custom_object, ISTIO_GROUP, ISTIO_VERSION, kind),
+                  state, stop) for kind in MESH_KINDS),
     ]
     for w in watchers:
         w.start()

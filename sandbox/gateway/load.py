@@ -41,14 +41,25 @@ MAX_RPS = 2000.0
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$")
 
 
+HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
+
+
 class LoadSpec(BaseModel):
-    """The body of ``PUT /loads/<name>``: exactly one of ``service`` or ``route``."""
+    """The body of ``PUT /loads/<name>``: exactly one of ``service``, ``route`` or ``host``.
+
+    ``host``: a mesh client (an Istio sidecar) calling that Service name: VirtualServices for
+    it apply, and the requests are counted as Istio's client side counts them
+    (``istio_requests_total``). ``headers`` go with every request, and route matches see them
+    (a ``Cookie`` header carries cookies).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     namespace: str = Field(min_length=1, max_length=63)
     service: str | None = Field(None, min_length=1)
     route: str | None = Field(None, min_length=1)
+    host: str | None = Field(None, min_length=1, max_length=253)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=16)
     port: int | None = Field(None, ge=1, le=65535, description="Service port (default: the first)")
     rps: float = Field(50.0, gt=0, le=MAX_RPS)
     paths: list[str] = Field(default_factory=lambda: ["/api/status", "/health"], min_length=1, max_length=32)
@@ -64,14 +75,24 @@ class LoadSpec(BaseModel):
             raise ValueError(f"paths must start with '/' and hold no spaces: {bad}")
         return v
 
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k, val in v.items() if not HEADER_NAME.match(k) or any(c in val for c in "\r\n")]
+        if bad:
+            raise ValueError(f"bad header names or values: {bad}")
+        if any(k.lower() in ("host", "content-length", "connection", "transfer-encoding") for k in v):
+            raise ValueError("headers may not set Host, Content-Length, Connection or Transfer-Encoding")
+        return v
+
     @model_validator(mode="after")
     def _one_target(self) -> "LoadSpec":
-        if (self.service is None) == (self.route is None):
-            raise ValueError("give exactly one of 'service' or 'route'")
+        if sum(x is not None for x in (self.service, self.route, self.host)) != 1:
+            raise ValueError("give exactly one of 'service', 'route' or 'host'")
         return self
 
     def target(self) -> Target:
-        return Target(self.namespace, service=self.service, route=self.route, port=self.port)
+        return Target(self.namespace, service=self.service, route=self.route, port=self.port, host=self.host)
 
 
 class Load:
@@ -137,7 +158,8 @@ class Load:
         path = spec.paths[self._path_i % len(spec.paths)]
         self._path_i += 1
         self.sent += 1
-        pick = self.router.pick(self.state.snapshot(), target, path)
+        headers = {k.lower(): v for k, v in spec.headers.items()}
+        pick = self.router.pick(self.state.snapshot(), target, path, headers=headers)
         if pick.pod is None:
             self._record(spec.namespace, pick, pick.code, pick.flags, "none", 0.0)
             return
@@ -145,17 +167,18 @@ class Load:
             self._record(spec.namespace, Pick(pick.route, pick.service), 503, "UO", "none", 0.0)
             return
         self.inflight += 1
-        task = asyncio.create_task(self._request(spec.namespace, pick, path, spec.timeout_s))
+        task = asyncio.create_task(self._request(spec.namespace, pick, path, spec.timeout_s, spec.headers))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _request(self, namespace: str, pick: Pick, path: str, timeout_s: float) -> None:
+    async def _request(self, namespace: str, pick: Pick, path: str, timeout_s: float,
+                       headers: dict[str, str] | None = None) -> None:
         assert pick.pod is not None and pick.port is not None
         loop = asyncio.get_running_loop()
         start = loop.time()
         version, flags = "none", ""
         try:
-            resp = await self.pool.get(pick.pod.ip, pick.port, path, timeout_s)
+            resp = await self.pool.get(pick.pod.ip, pick.port, path, timeout_s, headers)
             code, version = resp.status, resp.version or "none"
         except TimeoutError:
             code, flags = 504, "UT"
@@ -175,8 +198,12 @@ class Load:
         """
         pod = pick.pod
         answered = pod is not None and not flags
-        self.metrics.observe(namespace, pick.route, pick.service, pod.workload if answered else UNKNOWN,
-                             pod.name if answered else UNKNOWN, code, flags, seconds)
+        if self.spec.host is not None:  # a mesh client: Istio's metrics, the destination Service's namespace
+            self.metrics.observe_mesh(namespace, pick.service, pod.namespace if pod else namespace,
+                                      pod.workload if answered and pod else UNKNOWN, code, flags, seconds)
+        else:
+            self.metrics.observe(namespace, pick.route, pick.service, pod.workload if answered else UNKNOWN,
+                                 pod.name if answered else UNKNOWN, code, flags, seconds)
         self.agg.add(Outcome(time.time(), code, seconds * 1000.0, flags, version,
                              (pod.workload if pod else "") or "none", pick.service or "none"))
 

@@ -25,6 +25,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 #: The workload and pod label of a request no pod answered (Istio's value for an unknown peer).
 UNKNOWN = "unknown"
+#: Istio's request duration buckets are milliseconds.
+MESH_BUCKETS_MS = tuple(b * 1000.0 for b in BUCKETS)
 
 
 class GatewayMetrics:
@@ -40,11 +42,34 @@ class GatewayMetrics:
             ("namespace", "route", "backend_service", "backend_workload"),
             buckets=BUCKETS, registry=self.registry,
         )
+        # A mesh client's requests (loads to a host), as Istio's client-side proxy reports them.
+        mesh_labels = ("reporter", "source_workload", "source_workload_namespace", "destination_service",
+                       "destination_service_name", "destination_service_namespace", "destination_workload",
+                       "destination_workload_namespace", "response_code", "response_flags")
+        self.mesh_requests = Counter(
+            "istio_requests_total", "Requests a mesh client sent, as Istio's client-side proxy counts them.",
+            mesh_labels, registry=self.registry)
+        self.mesh_duration = Histogram(
+            "istio_request_duration_milliseconds", "Time until the mesh client saw the outcome, milliseconds.",
+            mesh_labels[:-1], buckets=MESH_BUCKETS_MS, registry=self.registry)
 
     def observe(self, namespace: str, route: str, service: str, workload: str, pod: str,
                 code: int, flags: str, seconds: float) -> None:
         self.requests.labels(namespace, route, service, workload, pod, str(code), flags).inc()
         self.duration.labels(namespace, route, service, workload).observe(seconds)
+
+    def observe_mesh(self, namespace: str, service: str, service_namespace: str, workload: str, code: int,
+                     flags: str, seconds: float) -> None:
+        """One request of a mesh client (``reporter="source"``): the destination Service it was sent to,
+        the workload that answered (``unknown``, in namespace ``unknown``, when none did), Envoy's flags
+        (``-`` when none)."""
+        answered = workload != UNKNOWN
+        labels = ("source", "sandbox-gateway", namespace,
+                  f"{service}.{service_namespace}.svc.cluster.local" if service else UNKNOWN,
+                  service or UNKNOWN, service_namespace if service else UNKNOWN, workload,
+                  service_namespace if answered else UNKNOWN)
+        self.mesh_requests.labels(*labels, str(code), flags or "-").inc()
+        self.mesh_duration.labels(*labels, str(code)).observe(seconds * 1000.0)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

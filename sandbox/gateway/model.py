@@ -72,10 +72,20 @@ class PathMatch:
 
 
 @dataclass(frozen=True)
+class ValueMatch:
+    """A header (name lower-cased) or query parameter match: Exact, RegularExpression (full match), or Prefix."""
+
+    type: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class RouteMatch:
     path: PathMatch
     method: str | None = None
-    has_headers_or_params: bool = False  # the load sends none: such a match never matches
+    headers: tuple[ValueMatch, ...] = ()
+    query: tuple[ValueMatch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,12 +164,18 @@ def is_our_parent(ref: Obj) -> bool:
     )
 
 
+def _values(items: Any, lower: bool) -> tuple[ValueMatch, ...]:
+    return tuple(ValueMatch(i.get("type", "Exact"), i["name"].lower() if lower else i["name"], i["value"])
+                 for i in items or [])
+
+
 def _parse_match(m: Obj) -> RouteMatch:
     path = m.get("path") or {}
     return RouteMatch(
         path=PathMatch(path.get("type", "PathPrefix"), path.get("value", "/")),
         method=m.get("method"),
-        has_headers_or_params=bool(m.get("headers") or m.get("queryParams")),
+        headers=_values(m.get("headers"), lower=True),
+        query=_values(m.get("queryParams"), lower=False),
     )
 
 
@@ -180,3 +196,91 @@ def parse_route(obj: Obj) -> Route:
         rules.append(Rule(matches, refs))
     return Route(ns, meta["name"], int(meta.get("generation", 0)), tuple(rules),
                  tuple(spec.get("parentRefs") or ()))
+
+
+# ------------------------------------------------------------------ Istio: VirtualService, DestinationRule
+
+@dataclass(frozen=True)
+class MeshDestination:
+    host: str  # as written: a short name, name.namespace, or an FQDN
+    subset: str | None
+    port: int | None
+    weight: int
+
+
+@dataclass(frozen=True)
+class MeshRoute:
+    name: str
+    matches: tuple[RouteMatch, ...]  # empty: every request
+    ports: tuple[int | None, ...]  # per match: the port it requires (None: any)
+    destinations: tuple[MeshDestination, ...]
+
+
+@dataclass(frozen=True)
+class VirtualService:
+    namespace: str
+    name: str
+    hosts: tuple[str, ...]
+    http: tuple[MeshRoute, ...]
+
+
+@dataclass(frozen=True)
+class DestinationRule:
+    namespace: str
+    name: str
+    host: str
+    subsets: Mapping[str, Mapping[str, str]]  # subset name -> pod labels
+
+
+_ISTIO_KINDS = {"exact": "Exact", "prefix": "PathPrefix", "regex": "RegularExpression"}
+
+
+def _istio_string(m: Obj | None) -> tuple[str, str] | None:
+    for key, kind in _ISTIO_KINDS.items():
+        if m and key in m:
+            return kind, str(m[key])
+    return None
+
+
+def _parse_mesh_match(m: Obj) -> tuple[RouteMatch, int | None]:
+    uri = _istio_string(m.get("uri"))
+    path = PathMatch(uri[0], uri[1]) if uri else PathMatch("PathPrefix", "/")
+    headers = []
+    for name, spec in (m.get("headers") or {}).items():
+        hm = _istio_string(spec)
+        if hm is not None:
+            headers.append(ValueMatch("Prefix" if hm[0] == "PathPrefix" else hm[0], name.lower(), hm[1]))
+    method = _istio_string(m.get("method"))
+    port = m.get("port")
+    return RouteMatch(path=path, method=method[1] if method else None, headers=tuple(headers)), \
+        int(port) if port is not None else None
+
+
+def parse_virtual_service(obj: Obj) -> VirtualService:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    http = []
+    for i, r in enumerate(spec.get("http") or []):
+        parsed = [_parse_mesh_match(m) for m in r.get("match") or []]
+        dests = tuple(
+            MeshDestination(host=str((d.get("destination") or {}).get("host", "")),
+                            subset=(d.get("destination") or {}).get("subset"),
+                            port=((d.get("destination") or {}).get("port") or {}).get("number"),
+                            weight=int(d.get("weight", 100 if len(r.get("route") or []) == 1 else 0)))
+            for d in r.get("route") or [])
+        http.append(MeshRoute(str(r.get("name") or i), tuple(m for m, _ in parsed), tuple(p for _, p in parsed),
+                              dests))
+    return VirtualService(meta.get("namespace", ""), meta["name"], tuple(spec.get("hosts") or ()), tuple(http))
+
+
+def parse_destination_rule(obj: Obj) -> DestinationRule:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    subsets = {str(s["name"]): dict(s.get("labels") or {}) for s in spec.get("subsets") or [] if s.get("name")}
+    return DestinationRule(meta.get("namespace", ""), meta["name"], str(spec.get("host", "")), subsets)
+
+
+def short_host(host: str, namespace: str) -> tuple[str, str]:
+    """(namespace, Service name) of a mesh host: ``web``, ``web.ns``, ``web.ns.svc[.cluster.local]``."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return namespace, parts[0]
+    return parts[1], parts[0]

@@ -167,9 +167,12 @@ class Pool:
     def __init__(self) -> None:
         self._idle: dict[tuple[str, int], list[_Conn]] = {}
 
-    async def get(self, host: str, port: int, path: str, timeout_s: float) -> Response:
+    async def get(self, host: str, port: int, path: str, timeout_s: float,
+                  headers: dict[str, str] | None = None) -> Response:
         loop = asyncio.get_running_loop()
-        raw = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: ripcord-sandbox-gateway\r\n\r\n".encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        raw = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: ripcord-sandbox-gateway\r\n{extra}"
+               "\r\n").encode()
         key = (host, port)
         conn: _Conn | None = None
         connected = False

@@ -23,19 +23,26 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ripcord.api.models import OutboxItem, ReleaseSpec
-from ripcord.contract import (ADOPT_ANNOTATION, API_VERSION, FINALIZER, GROUP, HASH_ANNOTATION, KIND, PLURAL,
-                              ROUTE_GROUP, ROUTE_PLURAL, ROUTE_VERSION, VERSION, VERSION_ANNOTATION, SlotIntent,
+from ripcord.contract import (ADOPT_ANNOTATION, API_VERSION, FIELD_MANAGER, FINALIZER, GROUP, HASH_ANNOTATION, KIND,
+                              PLURAL, VERSION, VERSION_ANNOTATION, SlotIntent, TrafficIntent, app_service_name,
                               controller_uid, deployment_name, owner_reference, release_labels)
 from ripcord.engine.plan import Plan
 from ripcord.kube.client import send
+from ripcord.kube.companions import companions
+from ripcord.kube.discovery import CURRENT, ApiVersions
+from ripcord.kube.kinds import GENERIC, coordinates
 from ripcord.kube.objects import deployment_body, pod_template
 from ripcord.kube.stores import Stores
-from ripcord.traffic import provider_for
+from ripcord.traffic import provider_for, userroute
+from ripcord.traffic.gateway_api import route_names
 
 log = logging.getLogger("ripcord.actuate")
 
 Fence = Callable[[], None]  # raises ripcord.leader.NotLeading when this replica may not write
 JSON_PATCH = "application/json-patch+json"  # custom objects take merge patches unless told
+APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply (a JSON body is valid YAML)
+OWNED_KINDS = ("Deployment", "Service", "HTTPRoute", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+               "VirtualService", "DestinationRule")
 
 
 class CollisionFound(Exception):
@@ -81,7 +88,8 @@ def _replicas(obj: Optional[Mapping[str, Any]]) -> int:
 
 class Actuator:
     def __init__(self, api: client.ApiClient, stores: Stores, *, fence: Fence = always_leading,
-                 faults: Faults = FAULTS) -> None:
+                 faults: Faults = FAULTS, versions: Callable[[], ApiVersions] = lambda: CURRENT) -> None:
+        self.versions = versions  # the API versions the server serves (ripcord.kube.discovery)
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.custom = client.CustomObjectsApi(api)
@@ -140,8 +148,8 @@ class Actuator:
         owner = owner_reference(release)
         current = {s.slot: self.stores.deployments.get(ns, deployment_name(name, s.slot)) for s in plan.slots}
         # Slots that grow first, then traffic, then slots that shrink: traffic never points at missing pods.
-        growing = [s for s in plan.slots if s.replicas >= _replicas(current[s.slot])]
-        shrinking = [s for s in plan.slots if s.replicas < _replicas(current[s.slot])]
+        growing = [s for s in plan.slots if s.keep_replicas or s.replicas >= _replicas(current[s.slot])]
+        shrinking = [s for s in plan.slots if not s.keep_replicas and s.replicas < _replicas(current[s.slot])]
         # Draining (weight 0: rollback, supersede) moves traffic before any pod is replaced.
         draining = plan.traffic is not None and plan.traffic.weight == 0
         if draining:
@@ -154,12 +162,90 @@ class Actuator:
             self.ensure_deployment(ns, name, intent, owner, current[intent.slot])
         if plan.adopt_scale_down:
             self.scale(ns, plan.adopt_scale_down, 0)
+        if plan.roles:
+            self._companions(ns, name, spec, plan, owner)
 
     def _traffic(self, ns: str, name: str, spec: ReleaseSpec, plan: Plan, owner: Mapping[str, Any]) -> None:
         if plan.traffic is None:
             return
         for obj in provider_for(spec.traffic.provider).objects(name, ns, spec, plan.traffic):
             self.ensure_object(obj, owner)
+        if spec.traffic.route_ref is not None and not plan.hold_route:
+            self.ensure_user_route(ns, name, spec, plan.traffic, plan.route_version)
+        # Routing objects of a mode the spec left (another provider, fewer ports, no subsets). The first
+        # generated HTTPRoute stays: the Gateway's clients may still use it.
+        istio = spec.traffic.provider == "istio"
+        self.prune(ns, name, owner, "VirtualService", {app_service_name(name)} if istio else set())
+        self.prune(ns, name, owner, "DestinationRule",
+                   {app_service_name(name)} if istio and spec.traffic.istio.subsets else set())
+        self.prune(ns, name, owner, "HTTPRoute", {app_service_name(name), *route_names(name, spec)})
+
+    def _companions(self, ns: str, name: str, spec: ReleaseSpec, plan: Plan, owner: Mapping[str, Any]) -> None:
+        """The HPA on the stable and the slots' PDBs, as the roles say; the Release's others of those kinds go."""
+        wanted = companions(name, ns, spec, plan.roles)
+        for obj in wanted:
+            self.ensure_object(obj, owner)
+        for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
+            self.prune(ns, name, owner, kind, {o["metadata"]["name"] for o in wanted if o["kind"] == kind})
+
+    def prune(self, ns: str, release: str, owner: Mapping[str, Any], kind: str, keep: set[str]) -> None:
+        """Delete the Release's own objects of ``kind`` (from the store) not named in ``keep``."""
+        for obj in self.stores.by_kind(kind).of_release(ns, release):
+            meta = obj["metadata"]
+            if meta["name"] in keep or controller_uid(obj) != owner["uid"] or meta.get("deletionTimestamp"):
+                continue
+            group, version, plural = coordinates(kind, self.versions())
+            self.fence()
+            try:
+                self.custom.delete_namespaced_custom_object(
+                    group, version, ns, plural, meta["name"],
+                    body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=meta.get("uid"))))
+            except ApiException as exc:
+                if exc.status not in (404, 409):  # gone already, or another object by that name now
+                    raise
+            self.faults.tick("action", f"delete {kind} {meta['name']}")
+
+    def ensure_user_route(self, ns: str, release: str, spec: ReleaseSpec, intent: TrafficIntent,
+                          decided_on: Optional[str]) -> None:
+        """traffic.routeRef: set the backendRefs of one rule of the user's HTTPRoute, nothing else.
+
+        Server-side apply with Ripcord's field manager, of ``spec.rules``: the Gateway API schema
+        makes ``rules`` an atomic list, so an apply must carry all of it. Every other rule and
+        field goes back as the watch delivered it, and the route's resourceVersion is a
+        precondition: the route must be the version the engine decided on (``decided_on``). An
+        edit made since then is never written over: it is left for the next reconcile to see
+        (and to report, if it changed the rule's weights). No ownerReference, label or
+        annotation is added.
+        """
+        ref = spec.traffic.route_ref
+        assert ref is not None
+        current = self.stores.user_routes.get(ns, ref.name)
+        if current is None:
+            return  # the observer reported it (InvalidSpec); nothing to write to
+        if decided_on is None or current["metadata"].get("resourceVersion") != decided_on:
+            return  # changed since the decision: the watch wakes the Release to decide on the new one
+        found = userroute.find_rule(current, release, ref.rule)
+        if found.index is None:
+            return
+        refs = userroute.rule_refs(current, found.index)
+        wanted = userroute.desired_refs(refs, ns, release, intent)
+        if userroute.fingerprint(wanted) == userroute.fingerprint(refs):
+            return
+        group, version, plural = coordinates("HTTPRoute", self.versions())
+        body = {"apiVersion": f"{group}/{version}", "kind": "HTTPRoute",
+                "metadata": {"name": ref.name, "namespace": ns, "resourceVersion": decided_on},
+                "spec": {"rules": userroute.with_rule_refs(current, found.index, wanted)}}
+        self.fence()
+        try:
+            self.custom.patch_namespaced_custom_object(group, version, ns, plural, ref.name, body,
+                                                       field_manager=FIELD_MANAGER, force=True,
+                                                       _content_type=APPLY_PATCH)
+        except ApiException as exc:
+            if exc.status == 409:  # changed since the watch delivered it: decide again on the new one
+                log.info("%s/%s: HTTPRoute %s changed before Ripcord's write; not written", ns, release, ref.name)
+                return
+            raise
+        self.faults.tick("action", f"apply HTTPRoute {ref.name} rule {found.index}")
 
     def _claim(self, kind: str, current: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
         """Whether Ripcord may write ``current``; True when it must first be adopted. Raises on a collision."""
@@ -205,7 +291,7 @@ class Actuator:
                 and annotations.get(HASH_ANNOTATION) == intent.template_hash:
             ops.append({"op": "add", "path": "/metadata/annotations",
                         "value": {**annotations, VERSION_ANNOTATION: intent.version}})
-        if _replicas(current) != intent.replicas:
+        if _replicas(current) != intent.replicas and not intent.keep_replicas:
             ops.append({"op": "replace", "path": "/spec/replicas", "value": intent.replicas})
         if len(ops) > 1:
             self.fence()
@@ -223,9 +309,13 @@ class Actuator:
                 raise
 
     def ensure_object(self, obj: Mapping[str, Any], owner: Mapping[str, Any]) -> None:
-        """Create a Service or HTTPRoute, or bring the fields Ripcord sets to ``obj``'s."""
+        """Create a Service (or an HTTPRoute, VirtualService, DestinationRule, HPA, PDB), or bring the
+        fields Ripcord sets to ``obj``'s."""
         body = {**obj, "metadata": {**obj["metadata"], "ownerReferences": [dict(owner)]}}
         ns, name, kind = body["metadata"]["namespace"], body["metadata"]["name"], body["kind"]
+        if kind in GENERIC:
+            group, version, _ = coordinates(kind, self.versions())
+            body["apiVersion"] = f"{group}/{version}"
         current = self.stores.by_kind(kind).get(ns, name)
         if current is None:
             try:
@@ -253,7 +343,8 @@ class Actuator:
             patch["spec"] = {"selector": selector, "ports": body["spec"]["ports"]}
             self.core.patch_namespaced_service(name, ns, patch)
         else:
-            self.custom.patch_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns, ROUTE_PLURAL, name, patch)
+            group, version, plural = coordinates(kind, self.versions())
+            self.custom.patch_namespaced_custom_object(group, version, ns, plural, name, patch)
         self.faults.tick("action", f"update {kind} {name}")
 
     def _read(self, kind: str, ns: str, name: str) -> Optional[dict[str, Any]]:
@@ -261,9 +352,9 @@ class Actuator:
             if kind == "Service":
                 out: dict[str, Any] = self.serialize(self.core.read_namespaced_service(name, ns))
                 return out
-            route: dict[str, Any] = self.custom.get_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns,
-                                                                             ROUTE_PLURAL, name)
-            return route
+            group, version, plural = coordinates(kind, self.versions())
+            found: dict[str, Any] = self.custom.get_namespaced_custom_object(group, version, ns, plural, name)
+            return found
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -273,14 +364,15 @@ class Actuator:
         if kind == "Service":
             send(self.api, "POST", f"/api/v1/namespaces/{ns}/services", body)
         else:
-            self.custom.create_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns, ROUTE_PLURAL, body)
+            group, version, plural = coordinates(kind, self.versions())
+            self.custom.create_namespaced_custom_object(group, version, ns, plural, body)
 
     # ---------------------------------------------------------------- deletion
 
     def orphan(self, release: Mapping[str, Any]) -> None:
         """Drop the Release's ownerReferences so garbage collection leaves its objects serving."""
         ns, name, uid = release["metadata"]["namespace"], release["metadata"]["name"], release["metadata"]["uid"]
-        for kind in ("Deployment", "Service", "HTTPRoute"):
+        for kind in OWNED_KINDS:
             for obj in self.stores.by_kind(kind).of_release(ns, name):
                 refs = obj["metadata"].get("ownerReferences") or []
                 keep = [r for r in refs if r.get("uid") != uid]
@@ -296,7 +388,8 @@ class Actuator:
                     elif kind == "Service":
                         self.core.patch_namespaced_service(obj["metadata"]["name"], ns, patch)
                     else:
-                        self.custom.patch_namespaced_custom_object(ROUTE_GROUP, ROUTE_VERSION, ns, ROUTE_PLURAL,
+                        group, version, plural = coordinates(kind, self.versions())
+                        self.custom.patch_namespaced_custom_object(group, version, ns, plural,
                                                                    obj["metadata"]["name"], patch,
                                                                    _content_type=JSON_PATCH)
                 except ApiException as exc:

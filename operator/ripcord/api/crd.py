@@ -22,7 +22,8 @@ from ripcord.labels import standard
 
 _KEEP = {"type", "properties", "items", "required", "enum", "default", "description", "minimum",
          "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
-         "minItems", "maxItems", "format", "x-kubernetes-preserve-unknown-fields", "nullable"}
+         "minItems", "maxItems", "format", "x-kubernetes-preserve-unknown-fields", "nullable",
+         "x-kubernetes-int-or-string"}
 
 # The default columns tell the story in an 80-column terminal: what serves, what is happening,
 # how the last rollout ended and why; the rest is under -o wide.
@@ -58,6 +59,9 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
         rest = {k: v for k, v in node.items() if k != "anyOf"}
         if len(options) == 1:
             return _structural({**options[0], **rest}, defs)
+        if sorted(o.get("type", "") for o in options) == ["integer", "string"]:  # an IntOrString
+            return {"x-kubernetes-int-or-string": True,
+                    **({"description": rest["description"]} if "description" in rest else {})}
         raise ValueError(f"cannot make a structural schema of anyOf {node['anyOf']}")
     if "const" in node:
         node = {**{k: v for k, v in node.items() if k != "const"}, "enum": [node["const"]]}

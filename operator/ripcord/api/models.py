@@ -17,7 +17,7 @@ it is cut to the API's limits when the model is built or assigned.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Callable, Literal, Optional, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, \
     ValidationError, WithJsonSchema, field_validator, model_validator
@@ -149,6 +149,12 @@ class ServicePort(Model):
     port: int = Field(80, ge=1, le=65535)
     target_port: int = Field(8080, ge=1, le=65535, description="container port")
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    routed: bool = Field(True, description="gateway-api, istio: traffic on this port is routed and weighted "
+                         "(false: cluster-internal only, e.g. a metrics port)")
+    section_name: Optional[str] = Field(
+        None, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        description="gateway-api: the Gateway listener this port's HTTPRoute attaches to (default: "
+        "traffic.gatewayRef.sectionName)")
 
     @field_validator("name")
     @classmethod
@@ -179,31 +185,129 @@ class ParentRef(Model):
     section_name: Optional[str] = Name(DNS1123_SUBDOMAIN, 253, default=None)
 
 
+HEADER_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"
+COOKIE_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"
+
+
+class HeaderMatch(Model):
+    name: str = Field(..., min_length=1, max_length=256, pattern=HEADER_NAME_PATTERN)
+    value: str = Field(..., min_length=1, max_length=4096)
+    type: Literal["Exact", "RegularExpression"] = "Exact"
+
+
+class PathMatch(Model):
+    type: Literal["Exact", "PathPrefix", "RegularExpression"] = "PathPrefix"
+    value: str = Field("/", min_length=1, max_length=1024)
+
+    @model_validator(mode="after")
+    def _absolute(self) -> "PathMatch":
+        if self.type != "RegularExpression" and not self.value.startswith("/"):
+            raise ValueError(f"path value {self.value!r} must start with '/'")
+        return self
+
+
+class RequestMatch(Model):
+    """One way a request matches (all of its parts must hold); a list of them matches any."""
+
+    path: Optional[PathMatch] = None
+    headers: list[HeaderMatch] = Field(default_factory=list, max_length=16)
+    method: Optional[Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]] = None
+
+
+class Tester(Model):
+    """Requests carrying this header (or cookie) go to the canary whatever the weight."""
+
+    header: Optional[str] = Field(None, min_length=1, max_length=256, pattern=HEADER_NAME_PATTERN)
+    cookie: Optional[str] = Field(None, min_length=1, max_length=256, pattern=COOKIE_NAME_PATTERN)
+    value: str = Field(..., min_length=1, max_length=1024, pattern=r"^[^;,\s]+$")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "Tester":
+        if (self.header is None) == (self.cookie is None):
+            raise ValueError("a tester gives exactly one of header or cookie (with its value)")
+        return self
+
+
+class RouteRef(Model):
+    name: str = Field(..., min_length=1, max_length=253, description="an existing HTTPRoute in the Release's namespace")
+    rule: Optional[Union[int, str]] = Field(
+        None, description="the rule whose backendRefs Ripcord sets: its name, or its index (0 is the first); "
+        "default: the one rule that sends to the Release's Service")
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, v: Optional[Union[int, str]]) -> Optional[Union[int, str]]:
+        if isinstance(v, int) and not 0 <= v < 64:
+            raise ValueError(f"rule index {v} is out of range: 0..63")
+        if isinstance(v, str) and not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", v):
+            raise ValueError(f"rule name {v!r} is not a valid rule name")
+        return v
+
+
+class IstioSpec(Model):
+    gateways: list[Annotated[str, Field(min_length=1, max_length=253 + 1 + 253)]] = Field(
+        default_factory=list, max_length=16, description="Istio Gateways the VirtualService also binds to "
+        "(`namespace/name`); the mesh (sidecars) always")
+    subsets: bool = Field(
+        False, description="route to subsets a/b of the Release's Service (with a DestinationRule) instead of "
+        "to the slot Services; metrics then name the Service, not the slot")
+
+
 class TrafficSpec(Model):
-    provider: Literal["replicas", "gateway-api"] = Field(
+    provider: Literal["replicas", "gateway-api", "istio"] = Field(
         "replicas", description="replicas: share of ready pods behind one Service (quantised); "
-        "gateway-api: HTTPRoute backendRefs weights (exact)")
-    gateway_ref: Optional[ParentRef] = Field(None, description="gateway-api only: the Gateway the HTTPRoute attaches to")
+        "gateway-api: HTTPRoute backendRefs weights (exact); istio: VirtualService route weights (exact)")
+    gateway_ref: Optional[ParentRef] = Field(None, description="gateway-api: the Gateway the HTTPRoute attaches to")
+    route_ref: Optional[RouteRef] = Field(
+        None, description="gateway-api: your own HTTPRoute; Ripcord changes only the backendRefs of one rule")
     hostnames: Optional[list[Annotated[str, Field(min_length=1, max_length=253, pattern=HOSTNAME)]]] = Field(
-        None, max_length=16, description="gateway-api only: the HTTPRoute's hostnames")
+        None, max_length=16, description="gateway-api, istio: the generated route's hostnames")
+    matches: list[RequestMatch] = Field(
+        default_factory=list, max_length=8, description="gateway-api, istio: the requests the generated route "
+        "serves (default: all)")
+    testers: list[Tester] = Field(
+        default_factory=list, max_length=8, description="gateway-api, istio: requests with one of these headers "
+        "or cookies go to the canary whatever the weight, from the start of a rollout")
+    istio: IstioSpec = Field(default_factory=IstioSpec)
     canary_replicas: Optional[int] = Field(
-        None, ge=1, le=1000, description="gateway-api only: canary pods during analysis (default: min(replicas, 3)); "
-        "several pods at a small weight let the judge tell a regression from pod-to-pod spread")
+        None, ge=1, le=1000, description="gateway-api, istio: canary pods during analysis (default: "
+        "min(replicas, 3)); several pods at a small weight let the judge tell a regression from pod-to-pod spread")
     max_weight_drift: int = Field(
         20, ge=0, le=100, description="replicas: a WeightQuantised condition is set when the effective weight "
         "exceeds the asked weight by more than this many points")
 
     @model_validator(mode="after")
     def _provider_fields(self) -> "TrafficSpec":
+        """Which traffic fields go with which provider; each message names the field."""
         if self.provider == "gateway-api":
-            if self.gateway_ref is None:
-                raise field_problem(("gatewayRef",), "is required with the gateway-api provider")
-            return self
-        for name, value in (("gatewayRef", self.gateway_ref), ("hostnames", self.hostnames),
-                            ("canaryReplicas", self.canary_replicas)):
-            if value is not None:
-                raise field_problem((name,), f"is used by the gateway-api provider only, not by {self.provider}",
-                                    value)
+            if self.gateway_ref is None and self.route_ref is None:
+                raise field_problem(("gatewayRef",), "is required with the gateway-api provider (Ripcord generates "
+                                    "the HTTPRoute), or give traffic.routeRef (your own HTTPRoute)")
+            if self.gateway_ref is not None and self.route_ref is not None:
+                raise field_problem(("routeRef",), "give traffic.gatewayRef (Ripcord generates the HTTPRoute) or "
+                                    "traffic.routeRef (your own HTTPRoute), not both")
+        else:
+            for name, ref in (("gatewayRef", self.gateway_ref), ("routeRef", self.route_ref)):
+                if ref is not None:
+                    raise field_problem((name,), f"is for the gateway-api provider, not {self.provider}")
+        if self.provider == "replicas":
+            for name, value in (("hostnames", self.hostnames), ("canaryReplicas", self.canary_replicas)):
+                if value is not None:
+                    raise field_problem((name,), f"is used by the gateway-api and istio providers, not by "
+                                        f"{self.provider}", value)
+            for name, listed in (("matches", self.matches), ("testers", self.testers)):
+                if listed:
+                    raise field_problem((name,), "needs a provider that routes requests (gateway-api or istio); "
+                                        "the replicas provider only spreads connections over pods")
+        if self.route_ref is not None:
+            for name, given in (("matches", self.matches), ("testers", self.testers), ("hostnames", self.hostnames)):
+                if given:
+                    raise field_problem((name,), "shapes the route Ripcord generates; with traffic.routeRef your own "
+                                        "HTTPRoute says that (Ripcord changes only the backendRefs of one rule)")
+        if self.provider != "istio" and (self.istio.gateways or self.istio.subsets):
+            raise field_problem(("istio",), f"is for the istio provider, not {self.provider}")
+        if len(self.testers) * max(1, len(self.matches)) > 64:
+            raise field_problem(("testers",), "times traffic.matches makes more than 64 matches in one rule")
         return self
 
 
@@ -213,9 +317,9 @@ MetricName = Field(..., min_length=1, max_length=63, pattern=DNS1123_LABEL)
 class MetricSpec(Model):
     name: str = MetricName
     type: Literal["error-rate", "latency", "custom"] = "error-rate"
-    source: Literal["app", "gateway"] = Field(
-        "app", description="app: the application's own metrics; gateway: the ingress/mesh's metrics "
-        "(sees hangs and refused connections)")
+    source: Literal["app", "gateway", "istio"] = Field(
+        "app", description="app: the application's own metrics; gateway: the ingress's metrics; istio: Istio's "
+        "client-side metrics (both see hangs and refused connections)")
     judge: Literal["sequential", "threshold"] = Field(
         "sequential", description="sequential: anytime-valid comparison with stable (error-rate and latency); "
         "threshold: fixed bounds (custom metrics always)")
@@ -355,6 +459,67 @@ class WebhookSpec(Model):
         return self
 
 
+class AutoscalingSpec(Model):
+    """An HPA on the stable slot; the canary is sized from the stable's current replicas and the weight."""
+
+    min_replicas: int = Field(..., ge=1, le=1000)
+    max_replicas: int = Field(..., ge=1, le=1000)
+    metrics: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}],
+        max_length=16, description="autoscaling/v2 MetricSpecs, as written in an HPA (default: 80% CPU)")
+    behavior: Optional[dict[str, Any]] = Preserved("autoscaling/v2 HorizontalPodAutoscalerBehavior, as written in an HPA")
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_types(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, m in enumerate(v):
+            kind = m.get("type")
+            key = {"Resource": "resource", "Pods": "pods", "Object": "object", "External": "external"}.get(
+                str(kind))
+            if key is None:
+                raise ValueError(f"metrics[{i}].type {kind!r}: one of Resource, Pods, Object, External")
+            if not isinstance(m.get(key), dict):
+                raise ValueError(f"metrics[{i}]: type {kind} needs its {key!r} field")
+        return v
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AutoscalingSpec":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) is above maxReplicas ({self.max_replicas})")
+        return self
+
+
+IntOrPercent = Union[int, str]
+
+
+class Budget(Model):
+    min_available: Optional[IntOrPercent] = None
+    max_unavailable: Optional[IntOrPercent] = None
+
+    @field_validator("min_available", "max_unavailable")
+    @classmethod
+    def _count_or_percent(cls, v: Optional[IntOrPercent]) -> Optional[IntOrPercent]:
+        if isinstance(v, int) and v < 0:
+            raise ValueError(f"{v} is negative")
+        if isinstance(v, str) and not re.fullmatch(r"(100|[1-9]?[0-9])%", v):
+            raise ValueError(f"{v!r} is neither a count nor a percentage like '25%'")
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> "Budget":
+        if (self.min_available is None) == (self.max_unavailable is None):
+            raise ValueError("a budget gives exactly one of minAvailable or maxUnavailable")
+        return self
+
+
+class DisruptionBudgets(Model):
+    """A PodDisruptionBudget per slot, by the slot's role (moved with the roles at promotion)."""
+
+    stable: Optional[Budget] = Field(None, description="the stable's (and, through the watch, the previous stable's)")
+    canary: Optional[Budget] = Field(None, description="the canary's")
+
+
 class WorkloadRef(Model):
     name: str = Name(description="an existing Deployment to adopt; its template becomes the first stable")
 
@@ -391,6 +556,10 @@ class ReleaseSpec(Model):
     deletion_policy: Literal["Retain", "Delete"] = Field(
         "Retain", description="Retain: deleting the Release leaves the stable Deployment and Service serving; "
         "Delete: everything the Release owns goes with it")
+    autoscaling: Optional[AutoscalingSpec] = Field(
+        None, description="an HPA on the stable; Ripcord then never sets the stable's replicas (replicas is only "
+        "the size a first stable starts at)")
+    disruption_budgets: Optional[DisruptionBudgets] = None
 
     @field_validator("template", mode="after")
     @classmethod
@@ -660,6 +829,18 @@ class OutboxItem(StatusModel):
     at: ShortText
 
 
+class RouteRecord(StatusModel):
+    """traffic.routeRef: the named rule's backendRefs as Ripcord last saw them carry its own weights."""
+
+    # Compared, never cut: at most 16 backendRefs of a validated route, each name:port=weight.
+    backends: str = Field(..., max_length=8192,
+                          description="the rule's backendRefs, canonical: name:port=weight, comma-separated")
+    generation: int = Field(0, description="the route's generation then")
+    conflict: Optional[ReasonMessage] = Field(
+        None, description="someone else changed the weights mid-rollout: why Ripcord holds the rollout and leaves "
+        "the route as it is (`kubectl ripcord resume` takes the rule back)")
+
+
 class Acknowledged(StatusModel):
     """The manual requests acted on, verbatim (the engine compares them with the annotations)."""
 
@@ -698,3 +879,4 @@ class ReleaseStatus(StatusModel):
         default_factory=list, max_length=OUTBOX_MAX, description="Events and notifications not yet delivered")
     next_outbox_seq: int = 1
     adopted: Optional[ShortText] = Field(None, description="workloadRef: the adopted Deployment, once scaled to zero")
+    route: Optional[RouteRecord] = Field(None, description="traffic.routeRef: what Ripcord knows of your route")

@@ -50,9 +50,10 @@ from ripcord.engine.plan import Deletion, Plan
 from ripcord.engine.requests import handle_requests
 from ripcord.engine.rest import at_rest, first_release
 from ripcord.engine.rollout import step_rollout
+from ripcord.engine.routeguard import guard_route, hold_route
 from ripcord.engine.schedule import next_due
 from ripcord.engine.summary import summarise
-from ripcord.engine.world import adopt_scale_down, slot_intents, traffic_intent
+from ripcord.engine.world import adopt_scale_down, slot_intents, slot_roles, traffic_intent
 
 __all__ = ["HISTORY_LIMIT", "TIMELINE_LIMIT", "decide"]
 
@@ -73,6 +74,7 @@ def decide(obs: Observed) -> Plan:
     spec = obs.spec
     _clear_invalid(d)
     handle_requests(d, spec)
+    guard_route(d, spec)
 
     if st.stable is None:
         first_release(d, spec)
@@ -87,7 +89,8 @@ def decide(obs: Observed) -> Plan:
     if spec.workload_ref is not None and obs.adopt is not None and obs.adopt.replicas == 0 and st.stable is not None:
         st.adopted = spec.workload_ref.name  # adopted and scaled to zero: no need to read it again
     return Plan(status=st, slots=tuple(slot_intents(st, spec, obs)), traffic=traffic_intent(st),
-                adopt_scale_down=scale_down, next_due=next_due(st, spec, obs))
+                adopt_scale_down=scale_down, next_due=next_due(st, spec, obs), roles=slot_roles(st),
+                hold_route=hold_route(d), route_version=obs.route.resource_version if obs.route else None)
 
 
 def _invalid(d: Decision, message: str, reason: str) -> Plan:
@@ -121,4 +124,5 @@ def _deleting(d: Decision) -> Plan:
         return Plan(status=st, deletion=Deletion(retain=retain))  # an unreadable spec: orphan, touch nothing else
     resting = st.model_copy(update={"rollout": None, "canary": None, "previous": None})
     others = tuple(s for s in slot_intents(resting, spec, d.obs) if s.slot != st.stable.slot)
-    return Plan(status=st, slots=others, traffic=traffic_intent(resting), deletion=Deletion(retain=True))
+    return Plan(status=st, slots=others, traffic=traffic_intent(resting), deletion=Deletion(retain=True),
+                route_version=d.obs.route.resource_version if d.obs.route else None)  # the user's rule: stable only

@@ -18,7 +18,7 @@ Action = Literal["promote", "abort", "pause", "resume", "retry", "drill"]
 REQUEST_VALUE = re.compile(r"([0-9]{1,9})/([A-Za-z0-9-]{1,64})")
 
 __all__ = ["ACTIONS", "Action", "AdoptView", "AnalysisResult", "Collision", "HealthBreach", "HealthView",
-           "Observed", "Preflight", "Request", "SlotView"]
+           "Observed", "Preflight", "Request", "RouteView", "SlotView"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +99,16 @@ class AdoptView:
 
 
 @dataclasses.dataclass(frozen=True)
+class RouteView:
+    """traffic.routeRef: the rule of the user's HTTPRoute that Ripcord weights, as the watch has it."""
+
+    rule: int
+    refs: tuple[Mapping[str, Any], ...]  # its backendRefs
+    generation: int = 0
+    resource_version: Optional[str] = None  # the version decided on: Ripcord writes on top of this one only
+
+
+@dataclasses.dataclass(frozen=True)
 class Collision:
     """An object this Release would write that something else owns."""
 
@@ -128,6 +138,7 @@ class Observed:
     adopt: Optional[AdoptView] = None
     preflight: Optional[Preflight] = None
     collisions: tuple[Collision, ...] = ()
+    route: Optional[RouteView] = None  # traffic.routeRef (a route that cannot be used is a spec_error)
     delivered: frozenset[str] = frozenset()  # outbox keys delivered since the status was read
 
     def slot(self, name: str) -> SlotView:

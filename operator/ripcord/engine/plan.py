@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Literal, Optional
+from typing import Literal, Mapping, Optional
 
 from ripcord.api.models import ReleaseStatus
 from ripcord.contract import SlotIntent, TrafficIntent
@@ -27,3 +27,6 @@ class Plan:
     adopt_scale_down: Optional[str] = None  # the adopted Deployment to scale to zero, once the stable serves
     deletion: Optional[Deletion] = None
     next_due: Optional[dt.datetime] = None  # reconcile again at this time at the latest (None: on change only)
+    roles: Mapping[str, str] = dataclasses.field(default_factory=dict)  # slot -> stable|canary|previous|idle
+    hold_route: bool = False  # traffic.routeRef: someone else changed the rule's weights; leave the route alone
+    route_version: Optional[str] = None  # traffic.routeRef: the route's resourceVersion this plan was decided on

@@ -10,6 +10,7 @@ from ripcord.engine.drill import drill_step
 from ripcord.engine.observed import AnalysisResult
 from ripcord.engine.rest import at_rest, invalid_template, start_rollout
 from ripcord.engine.rollback import finish_rollback_when_drained, metric_reason, start_rollback
+from ripcord.engine.scaling import stable_size
 from ripcord.engine.timefmt import iso, parse_iso, rounded, short
 from ripcord.engine.watch import watch
 from ripcord.traffic import provider_for
@@ -255,7 +256,9 @@ def start_promotion(d: Decision, spec: ReleaseSpec, why: str) -> None:
     ro = d.st.rollout
     assert ro is not None
     ro.state = "Promoting"
-    d.timeline("Promoting", f"{why}: bringing the canary to {spec.replicas} pods", ro.weight)
+    assert d.st.stable is not None
+    d.timeline("Promoting", f"{why}: bringing the canary to {stable_size(spec, d.obs, d.st.stable.slot)} pods",
+               ro.weight)
     d.event("Promoting", f"rollout {ro.id}: {why}")
 
 
@@ -263,7 +266,7 @@ def promote_when_full(d: Decision, spec: ReleaseSpec) -> None:
     st = d.st
     ro, canary, stable = st.rollout, st.canary, st.stable
     assert ro is not None and canary is not None and stable is not None
-    if d.obs.slot(canary.slot).ready < spec.replicas:
+    if d.obs.slot(canary.slot).ready < stable_size(spec, d.obs, stable.slot):
         return
     st.previous, st.stable, st.canary = stable, canary, None
     ro.state, ro.weight = "Watching", 100

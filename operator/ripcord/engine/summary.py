@@ -12,6 +12,7 @@ from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
 from ripcord.contract import deployment_name
 from ripcord.engine.context import Decision
 from ripcord.engine.rollout import canary_unhealthy, paused
+from ripcord.engine.scaling import stable_size
 from ripcord.engine.timefmt import parse_iso, short
 
 # Conditions that only mean something while a rollout is in flight: dropped at rest.
@@ -21,7 +22,7 @@ ROLLOUT_CONDITIONS = ("JudgeFeasible", "CanaryUnhealthy")
 def summarise(d: Decision, spec: ReleaseSpec) -> None:
     st, obs, now, gen = d.st, d.obs, d.now, d.obs.generation
     ro = st.rollout
-    stable_ready = st.stable is not None and obs.slot(st.stable.slot).ready >= spec.replicas
+    stable_ready = st.stable is not None and obs.slot(st.stable.slot).ready >= stable_size(spec, obs, st.stable.slot)
     st.weight = ro.weight if ro and ro.state != "Watching" else 0
     st.effective_weight = round(obs.effective_weight, 2) if ro and obs.effective_weight is not None else None
     for w in (st.stable, st.canary, st.previous):

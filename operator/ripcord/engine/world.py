@@ -10,28 +10,30 @@ from typing import Any, Mapping, Optional
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, Workload
 from ripcord.contract import SLOTS, SlotIntent, TrafficIntent
 from ripcord.engine.observed import Observed
-from ripcord.traffic import provider_for
+from ripcord.engine.scaling import canary_size, stable_size
 
 
 def slot_intents(st: ReleaseStatus, spec: ReleaseSpec, obs: Observed) -> list[SlotIntent]:
     """Each slot's Deployment as the status says it should be."""
     intents: dict[str, SlotIntent] = {}
-    provider = provider_for(spec.traffic.provider)
     ro = st.rollout
+    autoscaled = spec.autoscaling is not None  # the HPA sets the stable's replicas, never Ripcord
     if st.stable is not None:
-        intents[st.stable.slot] = SlotIntent(st.stable.slot, spec.replicas, _template_for(st.stable, spec, obs),
-                                             st.stable.template_hash, st.stable.version)
-    if st.canary is not None and ro is not None:
+        intents[st.stable.slot] = SlotIntent(st.stable.slot, stable_size(spec, obs, st.stable.slot),
+                                             _template_for(st.stable, spec, obs), st.stable.template_hash,
+                                             st.stable.version, keep_replicas=autoscaled)
+    if st.canary is not None and ro is not None and st.stable is not None:
         if ro.state == "Promoting":
-            n = spec.replicas
+            n = stable_size(spec, obs, st.stable.slot)
         elif ro.state == "RollingBack":
             n = obs.slot(st.canary.slot).replicas
         else:
-            n = provider.canary_replicas(spec, max(ro.weight, spec.weights()[0]))
+            n = canary_size(spec, obs, st.stable.slot, max(ro.weight, spec.weights()[0]))
         template = spec.template if obs.desired_hash == st.canary.template_hash else None
         intents[st.canary.slot] = SlotIntent(st.canary.slot, n, template, st.canary.template_hash, st.canary.version)
     if st.previous is not None:
-        intents[st.previous.slot] = SlotIntent(st.previous.slot, spec.replicas, None, None, None)
+        intents[st.previous.slot] = SlotIntent(st.previous.slot, spec.replicas, None, None, None,
+                                               keep_replicas=autoscaled)  # warm as it was when it last served
     for slot in SLOTS:
         if slot not in intents and st.stable is not None:
             intents[slot] = SlotIntent(slot, 0, None, None, None)
@@ -56,7 +58,8 @@ def traffic_intent(st: ReleaseStatus) -> Optional[TrafficIntent]:
         return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.previous.slot, weight=0)
     if ro is None or st.canary is None or ro.state == "Watching":
         return TrafficIntent(stable_slot=st.stable.slot, canary_slot=None, weight=0)
-    return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.canary.slot, weight=ro.weight)
+    return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.canary.slot, weight=ro.weight,
+                         testers=ro.state in ("Progressing", "Promoting"))
 
 
 def adopt_scale_down(st: ReleaseStatus, spec: ReleaseSpec, obs: Observed) -> Optional[str]:
@@ -65,4 +68,18 @@ def adopt_scale_down(st: ReleaseStatus, spec: ReleaseSpec, obs: Observed) -> Opt
         return None
     if obs.adopt.replicas == 0:
         return None
-    return spec.workload_ref.name if obs.slot(st.stable.slot).ready >= spec.replicas else None
+    return spec.workload_ref.name if obs.slot(st.stable.slot).ready >= stable_size(spec, obs, st.stable.slot) \
+        else None
+
+
+def slot_roles(st: ReleaseStatus) -> dict[str, str]:
+    """Each slot's role (stable, canary, previous, idle): what its HPA and PodDisruptionBudget follow."""
+    if st.stable is None:
+        return {}
+    roles = {s: "idle" for s in SLOTS}
+    roles[st.stable.slot] = "stable"
+    if st.canary is not None and st.rollout is not None:
+        roles[st.canary.slot] = "canary"
+    if st.previous is not None:
+        roles[st.previous.slot] = "previous"
+    return roles

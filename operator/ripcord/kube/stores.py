@@ -17,6 +17,7 @@ import threading
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from ripcord.contract import RELEASE_LABEL
+from ripcord.kube.routerefs import RouteReferences
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace, name)
@@ -53,6 +54,13 @@ def trim_service(obj: Mapping[str, Any]) -> Obj:
 def trim_route(obj: Mapping[str, Any]) -> Obj:
     return {"kind": "HTTPRoute", "metadata": _meta(obj), "spec": obj.get("spec") or {},
             "status": obj.get("status") or {}}
+
+
+def trim_spec(kind: str) -> Trim:
+    """Keep metadata and the whole spec: HPAs, PodDisruptionBudgets, VirtualServices, DestinationRules."""
+    def trim(obj: Mapping[str, Any]) -> Obj:
+        return {"kind": kind, "metadata": _meta(obj), "spec": obj.get("spec") or {}}
+    return trim
 
 
 def _container_status(cs: Mapping[str, Any]) -> Obj:
@@ -140,7 +148,12 @@ class Store:
 
 
 class Stores:
-    """One store per kind the operator watches."""
+    """One store per kind the operator watches.
+
+    ``user_routes`` holds the HTTPRoutes without Ripcord's label (users' own, which a Release
+    may name in ``traffic.routeRef``); :class:`ripcord.kube.routerefs.RouteReferences` says
+    which Releases name which.
+    """
 
     def __init__(self) -> None:
         self.releases = Store(trim_release)
@@ -148,7 +161,15 @@ class Stores:
         self.services = Store(trim_service)
         self.routes = Store(trim_route)
         self.pods = Store(trim_pod)
+        self.autoscalers = Store(trim_spec("HorizontalPodAutoscaler"))
+        self.budgets = Store(trim_spec("PodDisruptionBudget"))
+        self.virtual_services = Store(trim_spec("VirtualService"))
+        self.destination_rules = Store(trim_spec("DestinationRule"))
+        self.user_routes = Store(trim_route)
+        self.route_refs = RouteReferences()
 
     def by_kind(self, kind: str) -> Store:
         return {"Release": self.releases, "Deployment": self.deployments, "Service": self.services,
-                "HTTPRoute": self.routes, "Pod": self.pods}[kind]
+                "HTTPRoute": self.routes, "Pod": self.pods, "HorizontalPodAutoscaler": self.autoscalers,
+                "PodDisruptionBudget": self.budgets, "VirtualService": self.virtual_services,
+                "DestinationRule": self.destination_rules}[kind]

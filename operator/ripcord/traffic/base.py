@@ -65,6 +65,7 @@ def quantised_canary_pods(stable_pods: int, weight: int) -> int:
 
 class TrafficProvider(Protocol):
     name: str
+    splits_by_pods: bool  # the weight is the canary's share of the pods (a bigger canary is a bigger weight)
 
     def canary_replicas(self, spec: ReleaseSpec, weight: int) -> int:
         """Canary pods while the canary serves ``weight`` percent."""

@@ -15,6 +15,7 @@ from ripcord.traffic.base import quantised_canary_pods, ready_share, service_por
 
 class ReplicasProvider:
     name = "replicas"
+    splits_by_pods = True
 
     def canary_replicas(self, spec: ReleaseSpec, weight: int) -> int:
         return quantised_canary_pods(spec.replicas, weight)

@@ -96,7 +96,7 @@ class Load:
     def start(self, release: str, *, rps: float, provider: str = "replicas", timeout_s: float = 2.0,
               paths: Optional[list[str]] = None, **extra: Any) -> str:
         name = f"{self.ns}-{release}"
-        target = {"route": release} if provider == "gateway-api" else {"service": release}
+        target = {"gateway-api": {"route": release}, "istio": {"host": release}}.get(provider, {"service": release})
         self.gw.put_load(name, self.ns, rps=rps, timeout_s=timeout_s,
                          paths=paths or ["/api/status", "/health"], **target, **extra)
         self.names.append(name)

@@ -1,4 +1,4 @@
-"""A healthy version goes through every step and is promoted, with both traffic providers."""
+"""A healthy version goes through every step and is promoted, with every traffic provider."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,7 +15,7 @@ def _deployment(kube: client.ApiClient, ns: str, name: str) -> Any:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("provider", ["replicas", "gateway-api"])
+@pytest.mark.parametrize("provider", ["replicas", "gateway-api", "istio"])
 def test_healthy_version_is_promoted_without_a_failed_request(provider: str, releases: Releases, operator: Any,
                                                              namespace: str, kube: client.ApiClient) -> None:
     name = "web"
@@ -23,7 +23,7 @@ def test_healthy_version_is_promoted_without_a_failed_request(provider: str, rel
     releases.wait_phase(name, "Stable", timeout=90)
 
     gw = GatewayClient()
-    target = {"route": name} if provider == "gateway-api" else {"service": name}
+    target = {"gateway-api": {"route": name}, "istio": {"host": name}}.get(provider, {"service": name})
     gw.put_load(f"{namespace}-{name}", namespace, rps=40, paths=["/api/status", "/health"], **target)
     try:
         gw.wait_rows(f"{namespace}-{name}", lambda rows: summarize(rows)["ok"] >= 40, timeout_s=30)

@@ -63,12 +63,13 @@ def test_workload_ref_alone_is_enough() -> None:
 
 def test_gateway_api_needs_a_gateway_ref() -> None:
     msg = rejected(valid(traffic={"provider": "gateway-api"}))
-    assert "spec.traffic.gatewayRef: is required with the gateway-api provider" in msg
+    assert "spec.traffic.gatewayRef: is required with the gateway-api provider (Ripcord generates the HTTPRoute), " \
+        "or give traffic.routeRef (your own HTTPRoute)" in msg
 
 
 def test_unknown_provider() -> None:
     msg = rejected(valid(traffic={"provider": "istio-ish"}))
-    assert "spec.traffic.provider" in msg and "'replicas' or 'gateway-api'" in msg
+    assert "spec.traffic.provider" in msg and "'replicas', 'gateway-api' or 'istio'" in msg
 
 
 @pytest.mark.parametrize("field,value", [("interval", "10"), ("stepDuration", "5 minutes"),

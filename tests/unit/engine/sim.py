@@ -20,9 +20,10 @@ from ripcord.api.template import template_hash
 from ripcord.contract import TrafficIntent
 from ripcord.engine.decide import decide
 from ripcord.engine.observed import (AdoptView, AnalysisResult, HealthBreach, HealthView, Observed, Preflight, Request,
-                                     SlotView)
+                                     RouteView, SlotView)
 from ripcord.engine.plan import Plan
 from ripcord.engine.reads import plan_reads
+from ripcord.traffic import userroute
 
 T0 = dt.datetime(2026, 1, 29, 14, 30, tzinfo=dt.timezone.utc)
 
@@ -43,6 +44,14 @@ def spec(version: str = "1.0.0", **over: Any) -> ReleaseSpec:
 
 def gateway_spec(version: str = "1.0.0", **over: Any) -> ReleaseSpec:
     return spec(version, traffic={"provider": "gateway-api", "gatewayRef": {"name": "gw"}}, **over)
+
+
+def istio_spec(version: str = "1.0.0", **over: Any) -> ReleaseSpec:
+    return spec(version, traffic={"provider": "istio"}, **over)
+
+
+def user_route_spec(version: str = "1.0.0", **over: Any) -> ReleaseSpec:
+    return spec(version, traffic={"provider": "gateway-api", "routeRef": {"name": "public", "rule": "web"}}, **over)
 
 
 def round_trip(status: ReleaseStatus) -> ReleaseStatus:
@@ -91,6 +100,8 @@ class World:
     preflight: Optional[Preflight] = None  # what the pre-flight says of a new template
     delivered: list[OutboxItem] = dataclasses.field(default_factory=list)  # Events/notifications sent, in order
     first_seq: dict[int, int] = dataclasses.field(default_factory=dict)  # id(plan) -> its first outbox key
+    user_rule: Optional[list[dict[str, Any]]] = None  # traffic.routeRef: the rule's backendRefs in the user's route
+    user_route_generation: int = 1
 
     # ------------------------------------------------------------ what the edge observes
 
@@ -98,7 +109,11 @@ class World:
         return template_hash(self.spec.template, self.referenced) if self.spec.template else None
 
     def effective_weight(self, intent: TrafficIntent) -> Optional[float]:
-        if self.spec.traffic.provider == "gateway-api":
+        if self.spec.traffic.route_ref is not None:
+            if self.user_rule is None:
+                return None
+            return userroute.canary_share(self.user_rule, "ns", "demo", intent)
+        if self.spec.traffic.provider in ("gateway-api", "istio"):
             if self.route is None:
                 return None
             if intent.canary_slot is None:
@@ -136,7 +151,10 @@ class World:
                         health=health, analysis=res, requests=dict(self.requests),
                         adopt=self.adopt if reads.adopt else None,
                         preflight=self.preflight if new and reads.preflight else None,
-                        delivered=frozenset(i.key for i in self.delivered))
+                        delivered=frozenset(i.key for i in self.delivered),
+                        route=RouteView(rule=1, refs=tuple(self.user_rule), generation=self.user_route_generation,
+                                        resource_version=str(self.user_route_generation))
+                        if self.user_rule is not None and spec is not None and spec.traffic.route_ref else None)
 
     # ------------------------------------------------------------ one reconcile
 
@@ -167,7 +185,12 @@ class World:
                                           version=s.version or old.version, replicas=s.replicas, ready=ready)
         if plan.traffic is not None and not self.frozen_traffic:
             t = plan.traffic
-            if self.spec.traffic.provider == "gateway-api":
+            if self.spec.traffic.route_ref is not None:
+                if self.user_rule is not None and not plan.hold_route:
+                    wanted = userroute.desired_refs(self.user_rule, "ns", "demo", t)
+                    if userroute.fingerprint(wanted) != userroute.fingerprint(self.user_rule):
+                        self.user_rule, self.user_route_generation = wanted, self.user_route_generation + 1
+            elif self.spec.traffic.provider in ("gateway-api", "istio"):
                 self.route = {t.stable_slot: 100 - t.weight, **({t.canary_slot: t.weight} if t.canary_slot else {})}
             else:
                 self.selector = "all" if t.canary_slot and t.weight > 0 else t.stable_slot

@@ -8,7 +8,7 @@ from ripcord.contract import TrafficIntent
 from ripcord.engine.observed import Preflight
 from ripcord.engine.world import traffic_intent
 from ripcord.traffic import provider_for
-from tests.unit.engine.sim import World, gateway_spec, installed, passing, spec, start_rollout, template
+from tests.unit.engine.sim import World, gateway_spec, installed, istio_spec, passing, spec, start_rollout, template
 
 
 def steps_seen(w: World) -> list[tuple[int, int]]:
@@ -21,7 +21,7 @@ def slot(plan, name):  # type: ignore[no-untyped-def]
     return next(s for s in plan.slots if s.slot == name)
 
 
-@pytest.mark.parametrize("make_spec", [spec, gateway_spec], ids=["replicas", "gateway-api"])
+@pytest.mark.parametrize("make_spec", [spec, gateway_spec, istio_spec], ids=["replicas", "gateway-api", "istio"])
 def test_healthy_rollout_goes_through_every_step_then_promotes(make_spec) -> None:  # type: ignore[no-untyped-def]
     w = installed(make_spec("1.0.0"), analysis=passing)
     start_rollout(w)

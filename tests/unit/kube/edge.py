@@ -8,6 +8,7 @@ from typing import Any, Callable, Optional
 
 from ripcord.actuate.kube import Actuator, Faults, always_leading
 from ripcord.contract import RELEASE_LABEL
+from ripcord.kube.discovery import CURRENT, ApiVersions
 from ripcord.kube.dryrun import TemplateChecker
 from ripcord.kube.stores import Stores
 from ripcord.observe import Observer, PlainHasher
@@ -21,6 +22,9 @@ SERVICES = f"/api/v1/namespaces/{NS}/services"
 ROUTES = f"/apis/gateway.networking.k8s.io/v1/namespaces/{NS}/httproutes"
 EVENTS = f"/api/v1/namespaces/{NS}/events"
 KINDS = {DEPLOYMENTS: "Deployment", SERVICES: "Service", ROUTES: "HTTPRoute"}
+#: Kinds whose version is the server's: known by their resource, in whatever version they were written.
+BY_PLURAL = {"horizontalpodautoscalers": "HorizontalPodAutoscaler", "poddisruptionbudgets": "PodDisruptionBudget",
+             "virtualservices": "VirtualService", "destinationrules": "DestinationRule"}
 T0 = dt.datetime(2026, 1, 29, 14, 30, tzinfo=dt.timezone.utc)
 
 
@@ -48,12 +52,20 @@ class Edge:
 
     def sync(self) -> None:
         """What the watches would have delivered by now: the stores hold what the server holds."""
+        for store in (self.stores.autoscalers, self.stores.budgets, self.stores.virtual_services,
+                      self.stores.destination_rules):
+            store.replace_all([])  # (only what is still there comes back)
         for path, obj in self.api.objects.items():
             collection = path.rsplit("/", 1)[0]
             if collection == RELEASES:
                 self.stores.releases.apply("MODIFIED", copy.deepcopy(obj))
+                self.stores.route_refs.update(obj)
             elif collection in KINDS and RELEASE_LABEL in (obj["metadata"].get("labels") or {}):
                 self.stores.by_kind(KINDS[collection]).apply("MODIFIED", copy.deepcopy(obj))
+            elif collection.rsplit("/", 1)[1] in BY_PLURAL and RELEASE_LABEL in (obj["metadata"].get("labels") or {}):
+                self.stores.by_kind(BY_PLURAL[collection.rsplit("/", 1)[1]]).apply("MODIFIED", copy.deepcopy(obj))
+            elif collection == ROUTES:  # a user's own route
+                self.stores.user_routes.apply("MODIFIED", copy.deepcopy(obj))
 
     def reconcile(self) -> Optional[dt.datetime]:
         self.api.calls.clear()
@@ -68,12 +80,12 @@ class Edge:
 
 
 def build(api: Optional[FakeApi] = None, *, fence: Callable[[], None] = always_leading,
-          clock: Optional[Callable[[], dt.datetime]] = None) -> Edge:
+          clock: Optional[Callable[[], dt.datetime]] = None, versions: ApiVersions = CURRENT) -> Edge:
     api = api or FakeApi()
     stores = Stores()
     holder: list[Edge] = []
-    observer = Observer(api, stores, hasher=PlainHasher(), checker=TemplateChecker(api))
-    actuator = Actuator(api, stores, fence=fence, faults=Faults(None))
+    observer = Observer(api, stores, hasher=PlainHasher(), checker=TemplateChecker(api), versions=lambda: versions)
+    actuator = Actuator(api, stores, fence=fence, faults=Faults(None), versions=lambda: versions)
     reconciler = Reconciler(observer, actuator, stores, wake=lambda ns, n: holder[0].woken.append((ns, n)),
                             clock=clock or (lambda: holder[0].now))
     edge = Edge(api, stores, observer, actuator, reconciler)

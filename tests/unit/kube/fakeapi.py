@@ -37,6 +37,8 @@ class Call:
     name: str
     body: Any = None
     dry_run: bool = False
+    content_type: str = ""
+    query: tuple[tuple[str, str], ...] = ()
 
 
 def _split(path: str) -> tuple[str, Optional[str], Optional[str]]:
@@ -134,7 +136,9 @@ class FakeApi(client.ApiClient):  # type: ignore[misc]
         collection, name, sub = _split(parts.path)
         query = parse_qs(parts.query)
         dry = query.get("dryRun") == ["All"]
-        self.calls.append(Call(verb, resource, name or "", copy.deepcopy(body), dry))
+        content_type = str((header_params or {}).get("Content-Type", ""))
+        self.calls.append(Call(verb, resource, name or "", copy.deepcopy(body), dry, content_type,
+                               tuple((k, v) for k, vs in query.items() for v in vs)))
         if (code := self.fail.pop((verb, resource), None)) is not None:
             return self._status(code, f"injected {code}")
         path = f"{collection}/{name}" if name else collection
@@ -155,6 +159,12 @@ class FakeApi(client.ApiClient):  # type: ignore[misc]
             return self._status(404, f"{name} not found")
         if verb == "get":
             return self._answer(200, copy.deepcopy(current))
+        if verb == "delete":
+            uid = ((body or {}).get("preconditions") or {}).get("uid")
+            if uid is not None and uid != current["metadata"].get("uid"):
+                return self._status(409, "the UID in the precondition does not match")
+            del self.objects[path]
+            return self._answer(200, {"kind": "Status", "status": "Success"})
         new = copy.deepcopy(current)
         if verb == "update":
             if (body.get("metadata") or {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
@@ -168,7 +178,14 @@ class FakeApi(client.ApiClient):  # type: ignore[misc]
                 if (problem := _json_patch(new, body)) is not None:
                     return self._status(422 if "test" not in problem else 422, problem)
             else:
-                _merge(new, body)
+                rv = (body.get("metadata") or {}).get("resourceVersion")
+                if rv is not None and rv != current["metadata"]["resourceVersion"]:
+                    return self._status(409, "the object has been modified")  # an apply's precondition
+                _merge(new, {k: v for k, v in body.items() if k != "metadata"} if "apply-patch" in content_type
+                       else body)
+                if "apply-patch" in content_type:
+                    new["metadata"].setdefault("managedFields", []).append(
+                        {"manager": dict(query).get("fieldManager", [""])[0], "operation": "Apply"})
         new["metadata"]["resourceVersion"] = str(next(self._rv))
         self.objects[path] = new
         return self._answer(200, copy.deepcopy(new))

@@ -29,7 +29,11 @@ CLUSTER_RULES: dict[tuple[str, str], set[str]] = {
     ("", "configmaps"): {"get", "list", "watch"},
     ("", "secrets"): {"get", "list", "watch"},
     ("", "events"): {"create"},
-    ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "create", "patch"},
+    ("gateway.networking.k8s.io", "httproutes"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("policy", "poddisruptionbudgets"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("networking.istio.io", "virtualservices"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("networking.istio.io", "destinationrules"): {"get", "list", "watch", "create", "patch", "delete"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
     ("", "namespaces"): {"list", "watch"},
 }

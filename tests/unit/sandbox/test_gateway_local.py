@@ -120,13 +120,16 @@ def cluster(apps: dict[str, tuple[str, int]]) -> ClusterState:
     st.reset("pods", pods)
     st.reset("services", [service(f"web-{k}", {"app": "web", "slot": k}) for k in (*apps, "dead")])
     st.reset("httproutes", [route("web", [("web-good", 95), ("web-bad", 5)])])
+    st.reset("virtualservices", [])
+    st.reset("destinationrules", [])
     return st
 
 
 def test_loads_records_metrics_and_api(apps: dict[str, tuple[str, int]], tmp_path: Path) -> None:
     with LocalGateway(cluster(apps), tmp_path) as gw:
         c = gw.client
-        assert c.healthz()["synced"] == {"services": True, "pods": True, "httproutes": True}
+        assert c.healthz()["synced"] == {"services": True, "pods": True, "httproutes": True,
+                                         "virtualservices": True, "destinationrules": True}
         start = int(time.time())
         c.put_load("split", "demo", route="web", rps=200, paths=["/api/status", "/health"])
         c.put_load("hang", "demo", service="web-hang", rps=20, timeout_s=0.3)

@@ -72,8 +72,8 @@ def test_quantised_share_is_the_nearest_reachable(stable: int, weight: int) -> N
 
 
 def test_providers_are_registered_by_name() -> None:
-    assert set(PROVIDERS) == {"replicas", "gateway-api"}
+    assert set(PROVIDERS) == {"replicas", "gateway-api", "istio"}
     for name in PROVIDERS:
         assert provider_for(name).name == name
     with pytest.raises(KeyError):
-        provider_for("istio")
+        provider_for("linkerd")

@@ -141,3 +141,68 @@ def test_effective_weight_of_the_previous_stable_in_the_watch() -> None:
     assert P.effective_weight(watch, {"route": lagging}) == 50.0
     assert P.effective_weight(watch, {"route": moved}) == 0.0
     assert P.objects("demo", "ns", spec(), watch) == P.objects("demo", "ns", spec(), TrafficIntent("b", None, 0))
+
+
+# ------------------------------------------------------------------ ports, matches, testers
+
+def ported(**traffic: Any) -> ReleaseSpec:
+    return ReleaseSpec.model_validate({
+        "version": "1", "replicas": 4, "workloadRef": {"name": "x"},
+        "service": {"ports": [{"name": "http", "port": 80, "targetPort": 8080},
+                              {"name": "grpc", "port": 9000, "targetPort": 9000, "sectionName": "grpc"},
+                              {"name": "metrics", "port": 9090, "targetPort": 9090, "routed": False}]},
+        "traffic": {"provider": "gateway-api", "gatewayRef": {"name": "gw"}, **traffic}})
+
+
+def test_every_routed_port_gets_its_route() -> None:
+    s = ported()
+    routes = [o for o in P.objects("demo", "ns", s, TrafficIntent("a", "b", 20)) if o["kind"] == "HTTPRoute"]
+    assert [r["metadata"]["name"] for r in routes] == ["demo", "demo-9000"]
+    assert [{b["port"] for b in r["spec"]["rules"][-1]["backendRefs"]} for r in routes] == [{80}, {9000}]
+    assert "sectionName" not in routes[0]["spec"]["parentRefs"][0]
+    assert routes[1]["spec"]["parentRefs"][0]["sectionName"] == "grpc"
+    service = next(o for o in P.objects("demo", "ns", s, TrafficIntent("a", None, 0)) if o["kind"] == "Service")
+    assert [p["port"] for p in service["spec"]["ports"]] == [80, 9000, 9090], "the Service keeps every port"
+
+
+def test_the_effective_weight_needs_every_route_accepted_and_agreeing() -> None:
+    s = ported()
+    intent = TrafficIntent("a", "b", 20)
+    a, b = (accepted(r) for r in P.objects("demo", "ns", s, intent) if r["kind"] == "HTTPRoute")
+    assert P.effective_weight(intent, {"routes": [a, b]}) == 20.0
+    assert P.effective_weight(intent, {"routes": [a, accepted(b, observed=0)]}) is None
+    old = accepted(P.route("demo", "ns", s, TrafficIntent("a", "b", 5)))
+    assert P.effective_weight(intent, {"routes": [old, b]}) is None
+
+
+def test_matches_shape_the_weighted_rule() -> None:
+    s = spec(matches=[{"path": {"type": "PathPrefix", "value": "/api"}},
+                      {"path": {"type": "Exact", "value": "/login"}, "method": "POST",
+                       "headers": [{"name": "x-env", "value": "prod"}]}])
+    [rule] = P.route("demo", "ns", s, TrafficIntent("a", "b", 10))["spec"]["rules"]
+    assert rule["matches"] == [
+        {"path": {"type": "PathPrefix", "value": "/api"}},
+        {"path": {"type": "Exact", "value": "/login"}, "method": "POST",
+         "headers": [{"type": "Exact", "name": "x-env", "value": "prod"}]}]
+
+
+def test_testers_get_a_rule_to_the_canary_whatever_the_weight() -> None:
+    s = spec(matches=[{"path": {"type": "PathPrefix", "value": "/api"}}],
+             testers=[{"header": "x-canary", "value": "always"}, {"cookie": "canary", "value": "on"}])
+    testers, main = P.route("demo", "ns", s, TrafficIntent("a", "b", 0, testers=True))["spec"]["rules"]
+    assert [b["name"] for b in testers["backendRefs"]] == ["demo-b"]
+    assert testers["matches"][0] == {"path": {"type": "PathPrefix", "value": "/api"},
+                                     "headers": [{"type": "Exact", "name": "x-canary", "value": "always"}]}
+    cookie = testers["matches"][1]["headers"][0]
+    assert cookie["name"] == "Cookie" and cookie["type"] == "RegularExpression" and "canary=on" in cookie["value"]
+    assert {b["name"]: b["weight"] for b in main["backendRefs"]} == {"demo-a": 100, "demo-b": 0}
+    at_rest = P.route("demo", "ns", s, TrafficIntent("a", "b", 0, testers=False))["spec"]["rules"][0]
+    assert [b["name"] for b in at_rest["backendRefs"]] == ["demo-a"], "outside a rollout testers get the stable"
+    assert P.effective_weight(TrafficIntent("a", "b", 0), {"route": accepted(
+        P.route("demo", "ns", s, TrafficIntent("a", "b", 0, testers=True)))}) == 0.0, "testers are not the weight"
+
+
+def test_with_the_users_route_only_services_are_generated() -> None:
+    s = ReleaseSpec.model_validate({"version": "1", "workloadRef": {"name": "x"}, "traffic": {
+        "provider": "gateway-api", "routeRef": {"name": "public"}}})
+    assert [o["kind"] for o in P.objects("demo", "ns", s, TrafficIntent("a", "b", 20))] == ["Service"] * 3
