@@ -111,3 +111,4 @@ class TrafficIntent:
     stable_slot: str
     canary_slot: Optional[str]
     weight: int  # canary share asked, percent; 0 when there is no canary
+    mirror: int = 0  # percent of live requests mirrored to the canary (gateway-api, the mirror phase)

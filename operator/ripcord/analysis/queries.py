@@ -69,6 +69,7 @@ class SourceProfile:
     error_codes: str = "5.."  # regex, fully matched against the code label
     le_label: str = "le"
     extra_matchers: str = ""  # e.g. 'reporter="source"'
+    mirror_label: str | None = None  # a label set to "true" on mirrored requests (the sandbox gateway: mirrored)
 
     def with_prefix(self, prefix: str) -> "SourceProfile":
         """The profile with ``<prefix>_requests_total`` / ``<prefix>_request_duration_seconds_bucket``."""
@@ -108,7 +109,7 @@ APP = SourceProfile(name="app", requests_metric="http_requests_total",
 GATEWAY = SourceProfile(name="gateway", requests_metric="gateway_requests_total",
                         duration_metric="gateway_request_duration_seconds_bucket",
                         workload_label="backend_workload", service_label="backend_service",
-                        pod_label="backend_pod")
+                        pod_label="backend_pod", mirror_label="mirrored")
 
 #: Istio, as seen by the calling side (gateway or client sidecars): sees refused and hung
 #: connections (503 UF, 504 UT) that the destination never counts, labelled with the
@@ -126,6 +127,20 @@ ISTIO_DESTINATION = dataclasses.replace(ISTIO, name="istio-destination", pod_lab
                                         service_namespace_label=None, extra_matchers='reporter="destination"')
 
 PRESETS: Mapping[str, SourceProfile] = {p.name: p for p in (APP, GATEWAY, ISTIO, ISTIO_DESTINATION)}
+
+
+
+
+def without_mirrored(profile: SourceProfile) -> SourceProfile:
+    """The profile leaving out mirrored requests (``<mirror_label>!="true"``); as is without a mirror label.
+
+    A mirror phase judges the canary on mirrored copies of live requests; once it is over,
+    the steps are judged on real traffic only."""
+    if not profile.mirror_label:
+        return profile
+    matcher = f"{profile.mirror_label}!=\"true\""
+    extra = f"{profile.extra_matchers},{matcher}" if profile.extra_matchers else matcher
+    return dataclasses.replace(profile, extra_matchers=extra)
 
 
 # --------------------------------------------------------------------- names, quoting

@@ -43,6 +43,7 @@ Transition table (``status.rollout.state``; "rest" means no rollout)::
 from __future__ import annotations
 
 from ripcord.api.conditions import set_condition
+from ripcord.engine import gating
 from ripcord.engine.context import HISTORY_LIMIT, TIMELINE_LIMIT, Decision
 from ripcord.engine.observed import Observed
 from ripcord.engine.plan import Deletion, Plan
@@ -72,6 +73,7 @@ def decide(obs: Observed) -> Plan:
     spec = obs.spec
     _clear_invalid(d)
     handle_requests(d, spec)
+    gating.fold(d, spec)
 
     if st.stable is None:
         first_release(d, spec)
@@ -80,6 +82,7 @@ def decide(obs: Observed) -> Plan:
     else:
         step_rollout(d, spec)
 
+    gating.after(d, spec)
     summarise(d, spec)
     st.observed_generation = obs.generation
     scale_down = adopt_scale_down(st, spec, obs)

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any, Literal, Mapping, Optional
 
 from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
+from ripcord.engine.calls import GateRound, HookReply
 from ripcord.contract import ACTIONS
 
 Action = Literal["promote", "abort", "pause", "resume", "retry"]
@@ -126,6 +127,9 @@ class Observed:
     preflight: Optional[Preflight] = None
     collisions: tuple[Collision, ...] = ()
     delivered: frozenset[str] = frozenset()  # outbox keys delivered since the status was read
+    gate: Optional[GateRound] = None  # the pre-traffic gate's round, if one was due
+    hooks: tuple[HookReply, ...] = ()  # gating webhook calls that were due
+    effective_mirror: Optional[float] = None  # percent of live requests the data plane mirrors to the canary
 
     def slot(self, name: str) -> SlotView:
         return self.slots.get(name) or SlotView(slot=name)

@@ -81,7 +81,7 @@ class Runtime:
 
 
 def build(api: Any, settings: Settings, *, analyzer: Any = None, check_spec: Optional[SpecCheck] = None,
-          notifier: Any = None, metrics: Any = None, fence: Fence = always_leading) -> Runtime:
+          notifier: Any = None, metrics: Any = None, fence: Fence = always_leading, prober: Any = None) -> Runtime:
     stores = Stores()
     scheduler_ref: list[Scheduler] = []
 
@@ -91,7 +91,7 @@ def build(api: Any, settings: Settings, *, analyzer: Any = None, check_spec: Opt
 
     tracker = ConfigTracker(api, wake, namespaces=settings.namespaces)
     observer = Observer(api, stores, hasher=tracker, checker=TemplateChecker(api), analyzer=analyzer,
-                        check_spec=check_spec)
+                        check_spec=check_spec, prober=prober)
     reconciler = Reconciler(observer, Actuator(api, stores, fence=fence), stores, notifier=notifier, metrics=metrics,
                             wake=wake)
     scheduler = Scheduler(reconciler.reconcile, workers=settings.workers, resync_s=settings.resync_s,

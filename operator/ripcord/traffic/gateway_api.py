@@ -46,10 +46,16 @@ class GatewayApiProvider:
             weights[intent.canary_slot] = intent.weight
         backends = [{"kind": "Service", "name": slot_service_name(release, s), "port": port,
                      "weight": weights.get(s, 0)} for s in SLOTS]
+        rule: dict[str, Any] = {"backendRefs": backends}
+        if intent.mirror > 0 and intent.canary_slot:
+            rule["filters"] = [{"type": "RequestMirror", "requestMirror": {
+                "backendRef": {"kind": "Service", "name": slot_service_name(release, intent.canary_slot),
+                               "port": port},
+                "percent": intent.mirror}}]
         body: dict[str, Any] = {
             "apiVersion": f"{ROUTE_GROUP}/{ROUTE_VERSION}", "kind": "HTTPRoute",
             "metadata": {"name": app_service_name(release), "namespace": namespace, "labels": release_labels(release)},
-            "spec": {"parentRefs": [parent], "rules": [{"backendRefs": backends}]},
+            "spec": {"parentRefs": [parent], "rules": [rule]},
         }
         if spec.traffic.hostnames:
             body["spec"]["hostnames"] = list(spec.traffic.hostnames)
@@ -64,19 +70,23 @@ class GatewayApiProvider:
         slots = [slot_service(release, namespace, s, spec) for s in SLOTS]
         return [app, *slots, self.route(release, namespace, spec, intent)]
 
+    def effective_mirror(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
+        """Percent of requests the accepted route mirrors to the canary's Service (0: none); None until accepted."""
+        route = fetched.get("route")
+        if not route or not _accepted(route) or not intent.canary_slot:
+            return None
+        canary = slot_service_name(route["metadata"]["name"], intent.canary_slot)
+        for rule in route.get("spec", {}).get("rules") or []:
+            for f in rule.get("filters") or []:
+                mirror = f.get("requestMirror") or {}
+                if f.get("type") == "RequestMirror" and (mirror.get("backendRef") or {}).get("name") == canary:
+                    return float(mirror.get("percent", 100))
+        return 0.0
+
     def effective_weight(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
         """``fetched``: {"route": the HTTPRoute, "gateway": parent name}. None until the route is accepted."""
         route = fetched.get("route")
-        if not route:
-            return None
-        generation = route.get("metadata", {}).get("generation")
-        accepted = False
-        for parent in (route.get("status") or {}).get("parents") or []:
-            for cond in parent.get("conditions") or []:
-                if cond.get("type") == "Accepted" and cond.get("status") == "True" \
-                        and cond.get("observedGeneration", generation) == generation:
-                    accepted = True
-        if not accepted:
+        if not route or not _accepted(route):
             return None
         total = 0
         canary = 0
@@ -90,3 +100,14 @@ class GatewayApiProvider:
         if total == 0:
             return None
         return 100.0 * canary / total
+
+
+def _accepted(route: Mapping[str, Any]) -> bool:
+    """The Gateway's controller accepted the route's current generation."""
+    generation = route.get("metadata", {}).get("generation")
+    for parent in (route.get("status") or {}).get("parents") or []:
+        for cond in parent.get("conditions") or []:
+            if cond.get("type") == "Accepted" and cond.get("status") == "True" \
+                    and cond.get("observedGeneration", generation) == generation:
+                return True
+    return False
