@@ -46,7 +46,8 @@ class GatewayApiProvider:
             weights[intent.canary_slot] = intent.weight
         backends = [{"kind": "Service", "name": slot_service_name(release, s), "port": port,
                      "weight": weights.get(s, 0)} for s in SLOTS]
-        rule: dict[str, Any] = {"backendRefs": backends}
+        # filters always written (empty: none), so a mirror filter goes away when the mirror phase ends
+        rule: dict[str, Any] = {"backendRefs": backends, "filters": []}
         if intent.mirror > 0 and intent.canary_slot:
             rule["filters"] = [{"type": "RequestMirror", "requestMirror": {
                 "backendRef": {"kind": "Service", "name": slot_service_name(release, intent.canary_slot),
