@@ -176,7 +176,7 @@ def ready_to_decision_s(entry: Mapping[str, Any]) -> Optional[float]:
 def summary_json(ripcord: RunFigures, baseline: RunFigures, *, promoted_version: Optional[str],
                  provider: str, gated: Optional[RunFigures] = None,
                  gated_detect_s: Optional[float] = None) -> dict[str, Any]:
-    """The demo's last line, as a dict (rounded: 0.1 s, fractions to 5 decimals)."""
+    """The demo's last line, as a dict (rounded: 0.1 s, the gate's decision 0.01 s, fractions to 5 decimals)."""
     def s(v: Optional[float]) -> Optional[float]:
         return None if v is None else round(v, 1)
 
@@ -188,7 +188,7 @@ def summary_json(ripcord: RunFigures, baseline: RunFigures, *, promoted_version:
         "ripcord_failed_fraction": f(ripcord.failed_fraction),
         "baseline_detect_s": s(baseline.detect_s), "baseline_restore_s": s(baseline.restore_s),
         "baseline_failed_fraction": f(baseline.failed_fraction),
-        "gated_detect_s": s(gated_detect_s), "gated_failed_fraction": f(gated.failed_fraction) if gated else None,
+        "gated_detect_s": None if gated_detect_s is None else round(gated_detect_s, 2), "gated_failed_fraction": f(gated.failed_fraction) if gated else None,
         "promoted_version": promoted_version, "provider": provider,
     }
 

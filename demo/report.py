@@ -103,7 +103,7 @@ def figures_table(r: RunFigures, b: RunFigures, g: Optional[RunFigures] = None,
     head = ["", "Ripcord", "without Ripcord"]
     if g is not None:
         head.append("Ripcord + gate")
-        rows.append(["canary Ready -> detection (gate)", "-", "-", _s(gated_detect_s)])
+        rows.append(["canary Ready -> detection (gate)", "-", "-", _s(gated_detect_s, 2)])
     n = len(head)
     w = [max(len(x[i]) for x in rows + [head]) for i in range(n)]
     lines = ["| " + " | ".join(f"{head[i]:<{w[i]}}" for i in range(n)) + " |",

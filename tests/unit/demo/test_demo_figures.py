@@ -150,7 +150,7 @@ def test_the_gated_run_is_timed_from_the_canary_ready_and_joins_the_summary() ->
                       faulty="2.0.0", detected_at=T0 + 47.0)
     out = summary_json(clean, bad, promoted_version="2.0.1", provider="gateway-api", gated=clean,
                        gated_detect_s=0.54)
-    assert tuple(out) == SUMMARY_KEYS and out["gated_failed_fraction"] == 0.0 and out["gated_detect_s"] == 0.5
+    assert tuple(out) == SUMMARY_KEYS and out["gated_failed_fraction"] == 0.0 and out["gated_detect_s"] == 0.54
     assert clean.detect_s is None, "no user request reached the faulty version: nothing to count from"
     assert [g.met for g in gated_goals(clean, 0.54)] == [True, True]
     assert [g.met for g in gated_goals(bad, 4.0)] == [False, False]
