@@ -54,3 +54,20 @@ def test_a_release_without_gates_renders_as_before() -> None:
     r = release({"steps": [5, 10], "gate": None}, {"step": 1, "weight": 10})
     assert render.steps_line(r) == "5% ✓ › 10% ◀ › promote"
     assert "Gate:" not in render.release_view(r, [], NOW)
+
+
+def test_the_post_mortem_of_a_gate_rollback_says_no_user_request_reached_it() -> None:
+    from ripcord.cli import postmortem
+    from tests.unit.engine.sim import installed, spec, start_rollout
+    from tests.unit.engine.test_engine_gate import like_2_0_0
+
+    w = installed(spec("1.0.0", gate={"requests": [{"path": "/health"}]}), gate_reply=like_2_0_0)
+    start_rollout(w)
+    w.tick()
+    w.run_until(lambda w: w.status.rollout is None, 60)
+    obj = {"metadata": {"name": "web", "namespace": "shop", "generation": 1},
+           "spec": w.spec.model_dump(by_alias=True, exclude_none=True), "status": w.status.wire()}
+    text = postmortem.build(obj, [], generated_at=w.now)
+    assert "the pre-traffic gate failed before any user request reached the canary (pre-traffic gate: GET /health " \
+           "answered 500" in text
+    assert "**Pre-traffic gate** stopped the rollout at weight 0: no user request reached 2.0.0." in text
