@@ -203,34 +203,34 @@ def fold_hooks(d: Decision, spec: ReleaseSpec, replies: Iterable[HookReply]) -> 
             continue
         if r.reply.ok:
             call.result = "Passed"
-            _record(d, call, "WebhookPassed", f"{call.type} webhook {call.name}: {call.message}")
+            _record(d, call, "WebhookPassed", f"{_what(call)}: {call.message}")
         elif call.type in RETRIED and call.attempts > hook.retries:
             call.result = "Failed"
-            _record(d, call, "WebhookFailed", f"{call.type} webhook {call.name} failed after {call.attempts} "
+            _record(d, call, "WebhookFailed", f"{_what(call)} failed after {call.attempts} "
                     f"attempt{'s' if call.attempts != 1 else ''}: {call.message}", warning=True)
             if call.type in ("pre-rollout", "load-test"):
-                _roll_back(d, spec, call, f"{call.type} webhook {call.name} failed after {call.attempts} "
+                _roll_back(d, spec, call, f"{_what(call)} failed after {call.attempts} "
                                           f"attempt{'s' if call.attempts != 1 else ''}: {call.message}")
         else:
             call.result = "Waiting"
             if before == "Pending":
                 what = "holding; asking again" if call.type in HOLDING else "retrying"
-                _record(d, call, "WebhookWaiting", f"{call.type} webhook {call.name}: {call.message}; {what} "
+                _record(d, call, "WebhookWaiting", f"{_what(call)}: {call.message}; {what} "
                         f"every {hook.interval}")
 
 
 def _rollback_answer(d: Decision, spec: ReleaseSpec, call: WebhookCall, was_unreachable: bool) -> None:
     if call.status is not None and 200 <= call.status < 300:
         call.result = "Passed"
-        _record(d, call, "WebhookRollback", f"rollback webhook {call.name}: {call.message}: rolling back")
-        _roll_back(d, spec, call, f"rollback webhook {call.name} asked for it ({call.message})")
+        _record(d, call, "WebhookRollback", f"{_what(call)}: {call.message}: rolling back")
+        _roll_back(d, spec, call, f"{_what(call)} asked for it ({call.message})")
         return
     call.result = "Waiting"
     if call.status is None and not was_unreachable:
-        _record(d, call, "WebhookUnreachable", f"rollback webhook {call.name}: {call.message}; holding the rollout "
+        _record(d, call, "WebhookUnreachable", f"{_what(call)}: {call.message}; holding the rollout "
                 f"where it is until it answers", warning=True)
     elif call.status is not None and was_unreachable:
-        _record(d, call, "WebhookReachable", f"rollback webhook {call.name} answers again ({call.message})")
+        _record(d, call, "WebhookReachable", f"{_what(call)} answers again ({call.message})")
 
 
 def _roll_back(d: Decision, spec: ReleaseSpec, call: WebhookCall, message: str) -> None:
@@ -239,6 +239,13 @@ def _roll_back(d: Decision, spec: ReleaseSpec, call: WebhookCall, message: str) 
         return
     start_rollback(d, spec, RollbackReason(kind="Webhook", message=message[:1024], metric=call.name,
                                            weight=ro.weight, at=iso(d.now)))
+
+
+def _what(call: WebhookCall) -> str:
+    """``load-test webhook hey (step 2)``: the call in words."""
+    _, _, on = call.key.partition("/")
+    where = "" if not on else " (mirror phase)" if on == "mirror" else f" (step {on})"
+    return f"{call.type} webhook {call.name}{where}"
 
 
 def _said(reply: Any) -> str:

@@ -27,8 +27,8 @@ def slot_intents(st: ReleaseStatus, spec: ReleaseSpec, obs: Observed) -> list[Sl
             n = spec.replicas
         elif ro.state == "RollingBack":
             n = obs.slot(st.canary.slot).replicas
-        elif not confirmed_rollout(st, spec):
-            n = 0  # confirm-rollout hooks have not said yes: the canary is not scaled up yet
+        elif ro.weight == 0 and ro.step == 0 and ro.mirror is None and not confirmed_rollout(st, spec):
+            n = 0  # confirm-rollout hooks have not said yes: the canary is not scaled up yet (never once it serves)
         else:
             n = provider.canary_replicas(spec, max(ro.weight, spec.weights()[0]))
         template = spec.template if obs.desired_hash == st.canary.template_hash else None

@@ -183,7 +183,7 @@ def test_a_load_test_that_cannot_be_started_rolls_back() -> None:
     w = world(hook("hey", "load-test", retries=1), table={"hey": 503})
     w.run_until(lambda w: w.status.rollout is None, 100)
     reason = w.status.history[0].reason
-    assert reason is not None and reason.message == "load-test webhook hey failed after 2 attempts: answered 503"
+    assert reason is not None and reason.message == "load-test webhook hey (step 1) failed after 2 attempts: answered 503"
 
 
 def test_post_rollout_hooks_are_told_the_outcome_and_recorded_in_its_history() -> None:
@@ -234,3 +234,13 @@ def test_nothing_is_asked_at_rest_without_post_rollout_calls() -> None:
     w = installed(spec("1.0.0", webhooks=[hook("kill", "rollback")]), analysis=passing, hook_reply=answers({}))
     assert plan_reads(w.status, w.spec, w.now, "demo").hooks == ()
     assert w.plans[-1].next_due is None
+
+
+def test_a_confirm_rollout_hook_added_mid_rollout_never_scales_a_serving_canary_down() -> None:
+    w = installed(spec("1.0.0"), analysis=passing, hook_reply=answers({"approve": 403}))
+    start_rollout(w)
+    w.run_until(lambda w: w.ro is not None and w.ro.weight == 10, 200)
+    serving = canary_replicas(w)
+    w.edit(webhooks=[hook("approve", "confirm-rollout")])
+    w.run_for(5)
+    assert serving > 0 and canary_replicas(w) == serving and w.ro is not None and w.ro.weight >= 10
