@@ -21,6 +21,7 @@ from typing import Any, Optional
 import pytest
 
 from ripcord.api.models import parse_duration
+from sandbox.gateway.client import summarize
 from tests.integration.analysis.conftest import (Load, Stopwatch, entry, metric, parse_time, rollout_id,
                                                  wait_status)
 from tests.integration.support import Releases, release_manifest, wait_for
@@ -71,6 +72,14 @@ def _postmortem(sandbox: Any, namespace: str, name: str) -> str:
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
+
+
+def _summary_through_the_end(load: Load, traffic: str, h: dict[str, Any]) -> dict[str, Any]:
+    """The record once it holds the second the rollout ended in: a row is written just after its second
+    ends, and the post-mortem counts the failures up to the end (read earlier, the last ones are missing)."""
+    end = int(parse_time(h["endedAt"]).timestamp())
+    rows = load.gw.wait_rows(traffic, lambda rows: bool(rows) and rows[-1]["t"] >= end + 1, timeout_s=15)
+    return summarize(rows)
 
 
 def _impact_row(report: str, source: str) -> list[str]:
@@ -140,7 +149,7 @@ def test_a_canary_refusing_connections_while_ready_is_rolled_back(releases: Rele
     assert last["canaryRequests"] > 0 and last["canaryBad"] == last["canaryRequests"], last
 
     canary = _canary(status, name, h)
-    seen = load.summary(traffic)
+    seen = _summary_through_the_end(load, traffic, h)
     refused = seen["failed_by_backend"].get(canary, 0)
     assert refused > 0 and seen["by_flags"].get("UF", 0) >= refused, seen
     assert seen["by_version"].get("2.0.4", 0) == 0, "the canary never answered a request"
@@ -180,8 +189,8 @@ def test_a_crashing_canary_is_rolled_back_on_the_gateway_s_503s(releases: Releas
     assert last["canaryBad"] > 0, last
 
     canary = _canary(status, name, h)
+    seen = _summary_through_the_end(load, traffic, h)
     rows = load.gw.record(traffic)
-    seen = load.summary(traffic)
     failed = seen["failed_by_backend"].get(canary, 0)
     assert failed > 0 and seen["failed_by_service"].get(canary, 0) > 0, seen
     first = _first_failure_on(rows, canary)
