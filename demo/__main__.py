@@ -26,7 +26,8 @@ def parse(argv: Optional[list[str]]) -> Settings:
                    help="traffic provider of the Release (default: $PROVIDER or gateway-api)")
     p.add_argument("--ci", action="store_true",
                    help=f"shortened: baseline undo after {CI_BASELINE_DELAY_S:g} s of failing health checks, "
-                        f"{CI_TAIL_S:g} s window tail; exits non-zero unless {FAULTY} is RolledBack and {FIXED} Promoted")
+                        f"{CI_TAIL_S:g} s window tail; exits non-zero unless {FAULTY} is RolledBack and {FIXED} "
+                        f"Promoted, with and without the pre-traffic gate")
     p.add_argument("--namespace", default="ripcord-demo", help="reset at the start of the run (default: ripcord-demo)")
     p.add_argument("--judge", choices=JUDGES, default=os.environ.get("JUDGE") or "threshold",
                    help="judge of the error-rate metric (default: threshold; sequential cannot promote "
@@ -49,6 +50,8 @@ def save(result: Result, path: Path) -> None:
         "baseline_health_failed_at": result.baseline_health_failed_at, "baseline_undo_at": result.baseline_undo_at,
         "window_s": result.window_s, "status": result.status,
         "ripcord_rows": result.ripcord_rows, "baseline_rows": result.baseline_rows,
+        "gated_released_at": result.gated_released_at, "gated_status": result.gated_status,
+        "gated_rows": result.gated_rows,
     }, indent=1))
 
 
@@ -69,7 +72,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     console.say(rep.text)
     problems = report.outcomes_ok(result)
     console.say(f"\nDemo took {time.monotonic() - t0:.0f} s. Outcomes: {FAULTY} "
-                f"{result.faulty_entry.get('outcome')}, {FIXED} {result.fixed_entry.get('outcome')}"
+                f"{result.faulty_entry.get('outcome')}, {FIXED} {result.fixed_entry.get('outcome')}; with the gate: "
+                f"{FAULTY} {result.gated_faulty_entry.get('outcome')}, {FIXED} {result.gated_fixed_entry.get('outcome')}"
                 + ("" if not problems else f"  <- NOT AS EXPECTED: {'; '.join(problems)}"))
     console.say(report.json_line(rep.summary))
     return 1 if problems else 0

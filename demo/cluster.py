@@ -82,7 +82,8 @@ class Operator:
 
     def __init__(self, sb: Sandbox, namespace: str, out_dir: Path) -> None:
         self.namespace = namespace
-        self.config_path = write_operator_config(out_dir / "ripcord.yaml", sb.prometheus_url)
+        self.config_path = write_operator_config(out_dir / "ripcord.yaml", sb.prometheus_url,
+                                                 gateway_url=sb.gateway_url)
         self.log_path = out_dir / "operator.log"
         self.pid_path = out_dir / "operator.pid"
         self.kubeconfig = str(sb.operator_kubeconfig)

@@ -20,6 +20,11 @@ when the faulty version was released:
   timed out, no healthy upstream) that were meant for the canary's Deployment
   (``failed_by_backend`` of the record). What the canary's clients saw, as the analysis
   and the post-mortem count it.
+
+The third run (Ripcord with the pre-traffic gate) is measured the same way; its detection is
+timed from the canary's Ready (``gated_detect_s``: the rollout's ``GateStarted``, the moment
+the operator saw the canary Ready, to its rollback decision), because no user request ever
+reached the faulty version: there is no first answer to count from.
 """
 from __future__ import annotations
 
@@ -158,9 +163,20 @@ def series(rows: Iterable[Row], released_at: float, faulty: str, start: float, e
     return out
 
 
+def ready_to_decision_s(entry: Mapping[str, Any]) -> Optional[float]:
+    """From the canary seen Ready (the gate's start) to the rollback decision, in a history entry."""
+    from .timeline import parse_time
+    started = next((t for t in entry.get("timeline") or [] if t.get("event") == "GateStarted"), None)
+    reason = entry.get("reason") or {}
+    if started is None or not reason.get("at"):
+        return None
+    return parse_time(reason["at"]) - parse_time(started["at"])
+
+
 def summary_json(ripcord: RunFigures, baseline: RunFigures, *, promoted_version: Optional[str],
-                 provider: str) -> dict[str, Any]:
-    """The demo's last line, as a dict (rounded: 0.1 s, fractions to 5 decimals)."""
+                 provider: str, gated: Optional[RunFigures] = None,
+                 gated_detect_s: Optional[float] = None) -> dict[str, Any]:
+    """The demo's last line, as a dict (rounded: 0.1 s, the gate's decision 0.01 s, fractions to 5 decimals)."""
     def s(v: Optional[float]) -> Optional[float]:
         return None if v is None else round(v, 1)
 
@@ -172,12 +188,14 @@ def summary_json(ripcord: RunFigures, baseline: RunFigures, *, promoted_version:
         "ripcord_failed_fraction": f(ripcord.failed_fraction),
         "baseline_detect_s": s(baseline.detect_s), "baseline_restore_s": s(baseline.restore_s),
         "baseline_failed_fraction": f(baseline.failed_fraction),
+        "gated_detect_s": None if gated_detect_s is None else round(gated_detect_s, 2), "gated_failed_fraction": f(gated.failed_fraction) if gated else None,
         "promoted_version": promoted_version, "provider": provider,
     }
 
 
 SUMMARY_KEYS = ("ripcord_detect_s", "ripcord_restore_s", "ripcord_failed_fraction", "baseline_detect_s",
-                "baseline_restore_s", "baseline_failed_fraction", "promoted_version", "provider")
+                "baseline_restore_s", "baseline_failed_fraction", "gated_detect_s", "gated_failed_fraction",
+                "promoted_version", "provider")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,3 +216,9 @@ def goals(ripcord: RunFigures) -> list[Goal]:
     return [Goal("detection", 10.0, ripcord.detect_s, "s"),
             Goal("restore", 15.0, ripcord.restore_s, "s"),
             Goal("failed requests", 1.0, None if frac is None else 100.0 * frac, "%")]
+
+
+def gated_goals(gated: RunFigures, detect_s: Optional[float]) -> list[Goal]:
+    """Issue 14's goals for the gated run: 0 failed user requests, the decision within 3 s of Ready."""
+    return [Goal("failed user requests", 0.0, float(gated.failed) if gated.total else None, ""),
+            Goal("detection from Ready", 3.0, detect_s, "s")]

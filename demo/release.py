@@ -15,6 +15,10 @@ SHAPES: dict[str, dict[str, Any]] = {
     "replicas": {"replicas": 6, "steps": [10, 50]},
 }
 JUDGES = ("threshold", "sequential")
+#: The third run's pre-traffic gate: the health check the post-mortem's monitoring used, and the API, sent
+#: to the canary's own Service once it is Ready, before any user request (two clean rounds a second apart).
+GATE: dict[str, Any] = {"requests": [{"path": "/health"}, {"path": "/api/status"}], "successes": 2,
+                        "interval": "1s", "timeout": "2s"}
 
 
 def analysis(judge: str) -> dict[str, Any]:
@@ -40,10 +44,11 @@ def analysis(judge: str) -> dict[str, Any]:
     }
 
 
-def manifest(name: str, version: str, provider: str, judge: str) -> dict[str, Any]:
+def manifest(name: str, version: str, provider: str, judge: str, gate: bool = False) -> dict[str, Any]:
+    """``gate``: the same Release with the pre-traffic gate (the demo's third run)."""
     shape = SHAPES[provider]
     return release_manifest(name, version, provider=provider, replicas=shape["replicas"], steps=shape["steps"],
-                            analysis=analysis(judge))
+                            analysis=analysis(judge), **({"gate": GATE} if gate else {}))
 
 
 def entry_for(status: dict[str, Any], version: str, since: float) -> Optional[dict[str, Any]]:

@@ -10,9 +10,9 @@ from typing import Any, Optional
 from ripcord.cli.impact import canary_slot
 
 from . import chart, timeline
-from .figures import RunFigures, Window, goals, run_figures, series, summary_json
+from .figures import RunFigures, Window, gated_goals, goals, ready_to_decision_s, run_figures, series, summary_json
 from .scenario import FAULTY, FIXED, STABLE, Result
-from .timeline import DEGRADED, DETECTED, FAILURE, IN_PROGRESS, RESTORED, Moment
+from .timeline import DEGRADED, DETECTED, FAILURE, IN_PROGRESS, RESTORED, Moment, parse_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,12 +22,30 @@ class Report:
     chart_path: Optional[Path]
     ripcord: RunFigures
     baseline: RunFigures
+    gated: Optional[RunFigures] = None
+    gated_detect_s: Optional[float] = None
 
 
 def canary_deployment(result: Result) -> Optional[str]:
     """The Deployment the faulty version ran in (its slot, from the rollout's history)."""
     slot = canary_slot({"status": result.status}, result.faulty_entry)
     return f"{result.settings.release}-{slot}" if slot else None
+
+
+def gated_figures(result: Result) -> RunFigures:
+    """The third run's figures: the Release with the pre-traffic gate, over the same window length."""
+    slot = canary_slot({"status": result.gated_status}, result.gated_faulty_entry)
+    reason = result.gated_faulty_entry.get("reason") or {}
+    return run_figures(result.gated_rows, Window(result.gated_released_at, result.gated_released_at + result.window_s),
+                       stable=STABLE, faulty=FAULTY, detected_at=parse_time(reason["at"]) if reason.get("at") else None,
+                       canary_backend=f"{result.settings.gated_release}-{slot}" if slot else None)
+
+
+def gated_table(result: Result, fig: RunFigures) -> str:
+    history = result.gated_status.get("history") or []
+    moments = timeline.history_moments(history, versions=[FAULTY])
+    moments += timeline.client_moments(fig.first_faulty_t, fig.restored_t, faulty=FAULTY, stable=STABLE)
+    return timeline.render(moments, origin=result.gated_released_at)
 
 
 def compute(result: Result) -> tuple[RunFigures, RunFigures]:
@@ -69,31 +87,45 @@ def _frac(fig: RunFigures) -> str:
     return "-" if f is None else f"{fig.failed} of {fig.total} ({100 * f:.2f}%)"
 
 
-def figures_table(r: RunFigures, b: RunFigures) -> str:
+def figures_table(r: RunFigures, b: RunFigures, g: Optional[RunFigures] = None,
+                  gated_detect_s: Optional[float] = None) -> str:
+    """The runs side by side: Ripcord, without Ripcord, and (``g``) Ripcord with the pre-traffic gate."""
+    runs = [r, b] + ([g] if g is not None else [])
     rows = [
-        ("requests in the window", str(r.total), str(b.total)),
-        (f"answered by {FAULTY} (failed)", f"{r.faulty_answered} ({r.faulty_failed})",
-         f"{b.faulty_answered} ({b.faulty_failed})"),
-        (f"failed on {FAULTY}'s backend, answered or not", "-" if r.canary_failed is None else str(r.canary_failed),
-         "-" if b.canary_failed is None else str(b.canary_failed)),
-        ("failed requests", _frac(r), _frac(b)),
-        (f"{FAULTY}'s first answer -> detection", _s(r.detect_s), _s(b.detect_s)),
-        (f"{FAULTY}'s first answer -> 100% on {STABLE}", _s(r.restore_s, 0), _s(b.restore_s, 0)),
+        ["requests in the window"] + [str(x.total) for x in runs],
+        [f"answered by {FAULTY} (failed)"] + [f"{x.faulty_answered} ({x.faulty_failed})" for x in runs],
+        [f"failed on {FAULTY}'s backend, answered or not"]
+        + ["-" if x.canary_failed is None else str(x.canary_failed) for x in runs],
+        ["failed requests"] + [_frac(x) for x in runs],
+        [f"{FAULTY}'s first answer -> detection"] + [_s(x.detect_s) for x in runs],
+        [f"{FAULTY}'s first answer -> 100% on {STABLE}"] + [_s(x.restore_s, 0) for x in runs],
     ]
-    head = ("", "Ripcord", "without Ripcord")
-    w = [max(len(x[i]) for x in rows + [head]) for i in range(3)]
-    lines = [f"| {head[0]:<{w[0]}} | {head[1]:<{w[1]}} | {head[2]:<{w[2]}} |",
-             f"|{'-' * (w[0] + 2)}|{'-' * (w[1] + 2)}|{'-' * (w[2] + 2)}|"]
-    lines += [f"| {a:<{w[0]}} | {c:<{w[1]}} | {d:<{w[2]}} |" for a, c, d in rows]
+    head = ["", "Ripcord", "without Ripcord"]
+    if g is not None:
+        head.append("Ripcord + gate")
+        rows.append(["canary Ready -> detection (gate)", "-", "-", _s(gated_detect_s, 2)])
+    n = len(head)
+    w = [max(len(x[i]) for x in rows + [head]) for i in range(n)]
+    lines = ["| " + " | ".join(f"{head[i]:<{w[i]}}" for i in range(n)) + " |",
+             "|" + "|".join("-" * (w[i] + 2) for i in range(n)) + "|"]
+    lines += ["| " + " | ".join(f"{row[i]:<{w[i]}}" for i in range(n)) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def goals_text(r: RunFigures, provider: str) -> str:
-    parts = []
-    for g in goals(r):
-        value = "-" if g.value is None else (f"{g.value:.1f} {g.unit}" if g.unit == "s" else f"{g.value:.2f}{g.unit}")
-        parts.append(f"{g.name} <= {g.limit:g}{' ' if g.unit == 's' else ''}{g.unit}: {value} {'✓' if g.met else '✗'}")
-    return f"Goals with Ripcord ({provider}; printed, not asserted): " + "; ".join(parts)
+def goals_text(r: RunFigures, provider: str, g: Optional[RunFigures] = None,
+               gated_detect_s: Optional[float] = None) -> str:
+    def said(items: Any) -> str:
+        parts = []
+        for x in items:
+            value = "-" if x.value is None else (f"{x.value:.1f} {x.unit}" if x.unit == "s" else
+                                                 f"{x.value:.2f}{x.unit}" if x.unit else f"{x.value:g}")
+            parts.append(f"{x.name} <= {x.limit:g}{' ' if x.unit == 's' else ''}{x.unit}: {value} "
+                         f"{'✓' if x.met else '✗'}")
+        return "; ".join(parts)
+    text = f"Goals with Ripcord ({provider}; printed, not asserted): " + said(goals(r))
+    if g is not None:
+        text += "\nGoals with the pre-traffic gate: " + said(gated_goals(g, gated_detect_s))
+    return text
 
 
 def look_around(result: Result) -> str:
@@ -116,6 +148,8 @@ def look_around(result: Result) -> str:
 
 def build(result: Result) -> Report:
     r, b = compute(result)
+    g = gated_figures(result)
+    g_detect = ready_to_decision_s(result.gated_faulty_entry)
     s = result.settings
     chart_path: Optional[Path] = None
     start = -10.0
@@ -133,7 +167,8 @@ def build(result: Result) -> Report:
             failed=(r.failed, b.failed))
     except ImportError:
         chart_path = None
-    summary = summary_json(r, b, promoted_version=_promoted(result), provider=s.provider)
+    summary = summary_json(r, b, promoted_version=_promoted(result), provider=s.provider, gated=g,
+                           gated_detect_s=g_detect)
     delay = s.baseline_delay_s
     text = "\n".join([
         "",
@@ -145,16 +180,21 @@ def build(result: Result) -> Report:
         + ("" if delay >= 45 else f", the post-mortem's 45 s shortened by {45 - delay:g} s") + ")",
         baseline_table(result, b, delay),
         "",
-        f"== Figures from the gateway's record: each run over {result.window_s:.0f} s from its {FAULTY} release "
-        f"(the later detection + {s.tail_s:g} s)",
-        figures_table(r, b),
+        f"== Timeline with Ripcord and the pre-traffic gate (Release {s.gated_release}; + is from {FAULTY}'s "
+        f"release)",
+        gated_table(result, g),
         "",
-        goals_text(r, s.provider),
+        f"== Figures from the gateway's record: each run over {result.window_s:.0f} s from its {FAULTY} release "
+        f"(the latest detection + {s.tail_s:g} s)",
+        figures_table(r, b, g, g_detect),
+        "",
+        goals_text(r, s.provider, g, g_detect),
         f"Chart: {chart_path}" if chart_path else "Chart: not written (matplotlib is not installed: pip install -e '.[demo]')",
         "",
         look_around(result),
     ])
-    return Report(text=text, summary=summary, chart_path=chart_path, ripcord=r, baseline=b)
+    return Report(text=text, summary=summary, chart_path=chart_path, ripcord=r, baseline=b, gated=g,
+                  gated_detect_s=g_detect)
 
 
 def _promoted(result: Result) -> Optional[str]:
@@ -170,6 +210,10 @@ def outcomes_ok(result: Result) -> list[str]:
         problems.append(f"{FAULTY} ended {result.faulty_entry.get('outcome')}, not RolledBack")
     if result.fixed_entry.get("outcome") != "Promoted":
         problems.append(f"{FIXED} ended {result.fixed_entry.get('outcome')}, not Promoted")
+    if result.gated_faulty_entry.get("outcome") != "RolledBack":
+        problems.append(f"with the gate, {FAULTY} ended {result.gated_faulty_entry.get('outcome')}, not RolledBack")
+    if result.gated_fixed_entry.get("outcome") != "Promoted":
+        problems.append(f"with the gate, {FIXED} ended {result.gated_fixed_entry.get('outcome')}, not Promoted")
     return problems
 
 

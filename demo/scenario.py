@@ -2,13 +2,16 @@
 
 1. The sandbox (started if needed), a fresh namespace, Ripcord's CRD and RBAC, and
    ``ripcord run`` under the operator's identity, watching that namespace only.
-2. 1.0.0 twice, under steady gateway load: through a Release (Ripcord), and as a plain
-   Deployment (the baseline, the post-mortem's world), each behind its own Service.
-3. 2.0.0 on both at the same moment. Ripcord judges the canary and rolls it back on its own;
-   the baseline rolls out and is undone once its health check has failed for the delay.
-4. Both are measured over windows of one length from their own release (the later
-   detection plus a tail), so the two failed fractions are over the same time.
-5. 2.0.1 through the Release, which Ripcord promotes.
+2. 1.0.0 three times, under steady gateway load: through a Release (Ripcord), through a
+   second Release with the pre-traffic gate (Ripcord + gate), and as a plain Deployment (the
+   baseline, the post-mortem's world), each behind its own Service.
+3. 2.0.0 on all three at the same moment. Ripcord judges the canary and rolls it back on its
+   own; the gate sends GET /health and /api/status to the canary's own Service once it is
+   Ready and rolls it back before any user request reaches it; the baseline rolls out and is
+   undone once its health check has failed for the delay.
+4. All are measured over windows of one length from their own release (the latest
+   detection plus a tail), so the failed fractions are over the same time.
+5. 2.0.1 through both Releases, which Ripcord promotes (the gate lets it through).
 
 Every wait is bounded and says what it waited for when it gives up.
 """
@@ -42,6 +45,7 @@ class Settings:
     provider: str = "gateway-api"
     namespace: str = "ripcord-demo"
     release: str = "web"
+    gated_release: str = "web-gated"  # the same Release with the pre-traffic gate
     rps: float = 50.0
     baseline_delay_s: float = 45.0  # the post-mortem's detection delay
     tail_s: float = 60.0  # the figures' window runs this long after the later detection
@@ -70,6 +74,11 @@ class Result:
     window_s: float
     ripcord_rows: list[dict[str, Any]]
     baseline_rows: list[dict[str, Any]]
+    gated_status: dict[str, Any]  # the gated Release's final status
+    gated_faulty_entry: dict[str, Any]
+    gated_fixed_entry: dict[str, Any]
+    gated_released_at: float
+    gated_rows: list[dict[str, Any]]
 
     @property
     def ripcord_detected_at(self) -> Optional[float]:
@@ -145,7 +154,7 @@ def run(settings: Settings, console: Console) -> Result:
     if operator.stop_leftover(console):
         console.say("   stopped the operator an interrupted run had left running")
     loads = Loads(gw, s.namespace)
-    for role in ("ripcord", "baseline", "health"):
+    for role in ("ripcord", "gated", "baseline", "health"):
         loads.stop(role)
     reset_namespace(console, api, s.namespace)
     install(sb)
@@ -172,36 +181,48 @@ def _scenario(s: Settings, console: Console, sb: Sandbox, api: client.ApiClient,
                     admin_kubeconfig=str(sb.admin_kubeconfig), namespace=s.namespace, replicas=s.replicas,
                     delay_s=s.baseline_delay_s)
 
-    console.say(f"2. {STABLE} through Release {s.release} ({s.replicas} pods) and as the plain Deployment "
-                f"{base.name} ({s.replicas} pods)")
-    console.say("   Both use the same pod template. Its readiness probe calls /ready, not /health, so 2.0.0 "
+    g = s.gated_release
+    console.say(f"2. {STABLE} through Release {s.release} ({s.replicas} pods), through Release {g} (the same, "
+                f"with the pre-traffic gate) and as the plain Deployment {base.name} ({s.replicas} pods)")
+    console.say("   All use the same pod template. Its readiness probe calls /ready, not /health, so 2.0.0 "
                 "passes it and goes live, as in the post-mortem.")
     releases.apply(rel.manifest(s.release, STABLE, s.provider, s.judge))
+    releases.apply(rel.manifest(g, STABLE, s.provider, s.judge, gate=True))
     base.create(STABLE)
     wait_all(console, f"{STABLE} serving", {
-        "ripcord": rel.Phase(releases, s.release, "Stable", STABLE), "baseline": _Rolled(base, STABLE),
+        "ripcord": rel.Phase(releases, s.release, "Stable", STABLE), "gated": rel.Phase(releases, g, "Stable", STABLE),
+        "baseline": _Rolled(base, STABLE),
     }, timeout_s=150, guard=guard)
     target = {"route": s.release} if s.provider == "gateway-api" else {"service": s.release}
+    gated_target = {"route": g} if s.provider == "gateway-api" else {"service": g}
     via = f"HTTPRoute {s.release}" if s.provider == "gateway-api" else f"Service {s.release}"
     rload = loads.start("ripcord", rps=s.rps, paths=PATHS, **target)
+    gload = loads.start("gated", rps=s.rps, paths=PATHS, **gated_target)
     bload = loads.start("baseline", rps=s.rps, paths=PATHS, service=base.name)
     base.health_load = loads.start("health", rps=HEALTH_RPS, paths=["/health"], service=base.name)
-    console.say(f"   gateway load: {s.rps:g} rps over {' and '.join(PATHS)} through {via} (Ripcord) and "
-                f"Service {base.name} (baseline); health check: GET /health {HEALTH_RPS:g}/s through Service {base.name}")
+    console.say(f"   gateway load: {s.rps:g} rps over {' and '.join(PATHS)} through {via} (Ripcord), the same "
+                f"for {g} (Ripcord + gate) and through Service {base.name} (baseline); health check: GET /health "
+                f"{HEALTH_RPS:g}/s through Service {base.name}")
     wait_all(console, "steady load on 1.0.0", {
-        "ripcord": _LoadWarm(gw, rload, s.rps, STABLE), "baseline": _LoadWarm(gw, bload, s.rps, STABLE),
+        "ripcord": _LoadWarm(gw, rload, s.rps, STABLE), "gated": _LoadWarm(gw, gload, s.rps, STABLE),
+        "baseline": _LoadWarm(gw, bload, s.rps, STABLE),
     }, timeout_s=60, guard=guard)
 
-    console.say(f"3. {FAULTY} (the post-mortem's faulty version) released on both at the same moment")
+    console.say(f"3. {FAULTY} (the post-mortem's faulty version) released on all three at the same moment")
     r_at = time.time()
     releases.apply(rel.manifest(s.release, FAULTY, s.provider, s.judge))
+    g_at = time.time()
+    releases.apply(rel.manifest(g, FAULTY, s.provider, s.judge, gate=True))
     b_at = base.release(FAULTY)
     console.say(f"   Ripcord: canary steps {rel.SHAPES[s.provider]['steps']}, analysis every 2 s "
                 f"({s.judge} judge on the gateway's error rate and p99 latency)")
+    console.say(f"   Ripcord + gate: the same, and first GET /health and /api/status to the canary's own Service "
+                f"once it is Ready (2 clean rounds a second apart), before any user request")
     console.say(f"   baseline: rolling update; `kubectl rollout undo` once GET /health has failed for "
                 f"{s.baseline_delay_s:g} s" + ("" if s.baseline_delay_s >= 45 else
                                                 f" (the post-mortem's 45 s, shortened by {45 - s.baseline_delay_s:g} s)"))
     faulty = rel.Outcome(releases, s.release, FAULTY, r_at, want="RolledBack")
+    gated_faulty = rel.Outcome(releases, g, FAULTY, g_at, want="RolledBack")
     undo = UndoAfterHealthFails(base)
 
     def announce(name: str) -> None:
@@ -209,36 +230,52 @@ def _scenario(s: Settings, console: Console, sb: Sandbox, api: client.ApiClient,
             reason = faulty.entry.get("reason") or {}
             at = parse_time(reason["at"]) if reason.get("at") else time.time()
             console.say(f"   +{at - r_at:5.1f} s  {rollback_text(FAULTY, reason)}")
+        elif name == "gated" and gated_faulty.entry is not None:
+            reason = gated_faulty.entry.get("reason") or {}
+            at = parse_time(reason["at"]) if reason.get("at") else time.time()
+            console.say(f"   +{at - g_at:5.1f} s  with the gate: {rollback_text(FAULTY, reason)}")
         elif name == "baseline" and base.undo_at is not None:
             console.say(f"   +{base.undo_at - b_at:5.1f} s  baseline: `kubectl rollout undo` "
                         f"(health check failing since +{(base.health_failed_at or b_at) - b_at:.0f} s)")
 
-    wait_all(console, f"{FAULTY} caught", {"ripcord": faulty, "baseline": undo},
+    wait_all(console, f"{FAULTY} caught", {"ripcord": faulty, "gated": gated_faulty, "baseline": undo},
              timeout_s=s.baseline_delay_s + 150, guard=guard, on_done=announce)
-    assert faulty.entry is not None and base.undo_at is not None
-    detect_at = parse_time(faulty.entry["reason"]["at"]) if (faulty.entry.get("reason") or {}).get("at") else None
-    window = window_length([None if detect_at is None else detect_at - r_at, base.undo_at - b_at], s.tail_s)
-    console.say(f"4. Measuring both over {window:.0f} s from their release (the later detection + {s.tail_s:g} s)")
+    assert faulty.entry is not None and gated_faulty.entry is not None and base.undo_at is not None
+
+    def detected(entry: dict[str, Any], at: float) -> Optional[float]:
+        reason = entry.get("reason") or {}
+        return parse_time(reason["at"]) - at if reason.get("at") else None
+
+    window = window_length([detected(faulty.entry, r_at), detected(gated_faulty.entry, g_at), base.undo_at - b_at],
+                           s.tail_s)
+    console.say(f"4. Measuring all three over {window:.0f} s from their release (the latest detection + "
+                f"{s.tail_s:g} s)")
     settle = 1.5  # the gateway writes a second's row just after it ends
     wait_all(console, "measuring", {
-        "window": _Until(max(r_at, b_at) + window + settle, ""),
+        "window": _Until(max(r_at, g_at, b_at) + window + settle, ""),
         "baseline": _Rolled(base, STABLE),
     }, timeout_s=window + 120, guard=guard)
     baseline_rows = gw.record(bload)
     loads.stop("baseline")
     loads.stop("health")
 
-    console.say(f"5. {FIXED} (the fix) through Release {s.release}")
+    console.say(f"5. {FIXED} (the fix) through Releases {s.release} and {g}")
     f_at = time.time()
     releases.apply(rel.manifest(s.release, FIXED, s.provider, s.judge))
+    releases.apply(rel.manifest(g, FIXED, s.provider, s.judge, gate=True))
     fixed = rel.Outcome(releases, s.release, FIXED, f_at, want="Promoted")
-    wait_all(console, f"{FIXED} rollout", {"ripcord": fixed}, timeout_s=240, guard=guard)
-    assert fixed.entry is not None
+    gated_fixed = rel.Outcome(releases, g, FIXED, f_at, want="Promoted")
+    wait_all(console, f"{FIXED} rollout", {"ripcord": fixed, "gated": gated_fixed}, timeout_s=240, guard=guard)
+    assert fixed.entry is not None and gated_fixed.entry is not None
     console.say(f"   +{parse_time(fixed.entry['endedAt']) - f_at:5.1f} s  {FIXED} promoted "
-                f"(steps {rel.SHAPES[s.provider]['steps']}, then the post-promotion watch)")
+                f"(steps {rel.SHAPES[s.provider]['steps']}, then the post-promotion watch); with the gate: "
+                f"+{parse_time(gated_fixed.entry['endedAt']) - f_at:.1f} s")
     ripcord_rows = gw.record(rload)
+    gated_rows = gw.record(gload)
     return Result(settings=s, sandbox=sb, operator_command=operator.command(), operator_log=operator.log_path,
                   status=fixed.status, faulty_entry=faulty.entry, fixed_entry=fixed.entry,
                   ripcord_released_at=r_at, baseline_released_at=b_at,
                   baseline_health_failed_at=base.health_failed_at, baseline_undo_at=base.undo_at,
-                  window_s=window, ripcord_rows=ripcord_rows, baseline_rows=baseline_rows)
+                  window_s=window, ripcord_rows=ripcord_rows, baseline_rows=baseline_rows,
+                  gated_status=gated_fixed.status, gated_faulty_entry=gated_faulty.entry,
+                  gated_fixed_entry=gated_fixed.entry, gated_released_at=g_at, gated_rows=gated_rows)

@@ -50,6 +50,12 @@ def _status(event: str, outcome: str) -> str:
         "Resumed": IN_PROGRESS,
         "PromoteRequested": IN_PROGRESS,
         "NoVerdict": "⚠️ HELD",
+        "GateStarted": IN_PROGRESS,
+        "GatePassed": IN_PROGRESS,
+        "MirrorStarted": IN_PROGRESS,
+        "MirrorPassed": IN_PROGRESS,
+        "PauseStarted": "⚠️ PAUSED",
+        "PauseEnded": IN_PROGRESS,
     }.get(event, "·")
 
 
@@ -71,6 +77,9 @@ def _event_text(entry: Mapping[str, Any], item: Mapping[str, Any]) -> str:
 
 def rollback_text(version: str, reason: Mapping[str, Any]) -> str:
     """Why Ripcord rolled ``version`` back, from the recorded reason (metric, value, bound, weight)."""
+    if reason.get("kind") == "Gate":
+        why = str(reason.get("message", "?")).removeprefix("pre-traffic gate: ")
+        return f"Ripcord rolls {version} back before any user request reached it (pre-traffic gate): {why}"
     if reason.get("metric") is not None and reason.get("value") is not None:
         return (f"Ripcord rolls {version} back on its own: {reason['metric']} = {reason['value']:.3g} "
                 f"breached {reason.get('bound', '?')} at canary weight {reason.get('weight', '?')}%")

@@ -211,16 +211,26 @@ class OperatorProcess:
             return ""
 
 
+def gate_service_url(gateway_url: Optional[str] = None) -> str:
+    """How the operator reaches a Release's own Service on the sandbox, which has no cluster DNS: the
+    gateway stand-in's proxy path (``/proxy/<ns>/<svc>/<port>/...``), in place of ``<svc>.<ns>.svc:<port>``."""
+    from sandbox.layout import GATEWAY_PORT, HOST
+    return f"{gateway_url or f'http://{HOST}:{GATEWAY_PORT}'}/proxy/{{namespace}}/{{service}}/{{port}}"
+
+
 def write_operator_config(path: Path, prometheus_url: str, webhooks: Sequence[str] = (),
-                          scrape_interval_s: float = 1) -> Path:
-    """``webhooks``: URL prefixes notifications may go to (scheme, host and port must match exactly);
-    ``scrape_interval_s``: of the pods analysed (virtual pods: sandbox.prometheus.VIRTUAL_SCRAPE_INTERVAL_S)."""
+                          scrape_interval_s: float = 1, gateway_url: Optional[str] = None) -> Path:
+    """``webhooks``: URL prefixes notifications and gating webhooks may go to (scheme, host and port must
+    match exactly); ``scrape_interval_s``: of the pods analysed (virtual pods:
+    sandbox.prometheus.VIRTUAL_SCRAPE_INTERVAL_S); the pre-traffic gate reaches Services through this
+    sandbox's gateway stand-in."""
     path.write_text(yaml.safe_dump({
         "namespace": "ripcord-system",
         "prometheus": {"default": {"url": prometheus_url, "timeoutSeconds": 1.5,
                                    "scrapeIntervalSeconds": scrape_interval_s}},
         "webhooks": {"allowedUrls": list(webhooks) or ["http://127.0.0.1:"]},
         "analysis": {"deadlineSeconds": 3},
+        "gates": {"serviceUrl": gate_service_url(gateway_url)},
     }))
     return path
 

@@ -7,7 +7,8 @@
 --
 --   Degraded     Stalled=True: rolled back, aborted, invalid spec (the message says which)
 --   Suspended    Reconciling=True for a reason that waits on a person: paused by request or
---                spec.paused (Paused), no verdict by analysis.maxDuration (NoVerdict), or
+--                spec.paused (Paused), a pause step (PauseStep), approval before promotion
+--                (AwaitingApproval), no verdict by analysis.maxDuration (NoVerdict), or
 --                AwaitingPromotion
 --   Progressing  status not written yet, generation not observed, canary running, promoting,
 --                post-promotion watch, rolling back
@@ -20,7 +21,8 @@ if obj.status == nil or obj.status.observedGeneration == nil or obj.metadata.gen
   return hs
 end
 
-local waiting = {Paused = true, NoVerdict = true, AwaitingPromotion = true}
+local waiting = {Paused = true, PauseStep = true, AwaitingApproval = true, NoVerdict = true,
+                 AwaitingPromotion = true}
 local ready = nil
 if obj.status.conditions ~= nil then
   for _, c in ipairs(obj.status.conditions) do

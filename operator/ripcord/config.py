@@ -37,6 +37,9 @@ File: ``$RIPCORD_CONFIG`` (YAML), or the defaults below when unset::
       gateway: {preset: istio}         # or field overrides, e.g. {codeLabel: status}
     analysis:
       deadlineSeconds: 8               # one analysis, all queries together
+    gates:
+      serviceUrl: "http://{service}.{namespace}.svc:{port}"   # how the pre-traffic gate reaches a
+                                       # Release's own canary Service (never a URL from a Release)
 """
 from __future__ import annotations
 
@@ -59,6 +62,8 @@ SecretReader = Callable[[str, str], Mapping[str, str]]
 DEFAULT_PROMETHEUS_URL = "http://prometheus.monitoring.svc:9090"
 ENV_CONFIG = "RIPCORD_CONFIG"
 ENV_PROMETHEUS_URL = "RIPCORD_PROMETHEUS_URL"  # convenience for local runs without a file
+DEFAULT_GATE_SERVICE_URL = "http://{service}.{namespace}.svc:{port}"
+GATE_URL_FIELDS = ("service", "namespace", "port")
 
 
 class ConfigError(ValueError):
@@ -122,6 +127,7 @@ class OperatorConfig:
     metric_sources: Mapping[str, SourceProfile] = dataclasses.field(
         default_factory=lambda: {"app": APP, "gateway": GATEWAY})
     analysis_deadline_s: float = 8.0
+    gate_service_url: str = DEFAULT_GATE_SERVICE_URL  # a template over GATE_URL_FIELDS
 
     # ------------------------------------------------------------------ prometheus
 
@@ -352,7 +358,7 @@ def parse_config(data: Optional[Mapping[str, Any]], env: Mapping[str, str] | Non
     data = data or {}
     if not isinstance(data, Mapping):
         raise ConfigError("configuration must be a mapping")
-    _check_keys(data, {"namespace", "prometheus", "webhooks", "metricSources", "analysis"}, "configuration")
+    _check_keys(data, {"namespace", "prometheus", "webhooks", "metricSources", "analysis", "gates"}, "configuration")
     prom = data.get("prometheus") or {}
     _check_keys(prom, {"default", "instances"}, "prometheus")
     default = _instance("default", prom.get("default") or env.get(ENV_PROMETHEUS_URL) or DEFAULT_PROMETHEUS_URL)
@@ -398,10 +404,32 @@ def parse_config(data: Optional[Mapping[str, Any]], env: Mapping[str, str] | Non
     _check_keys(analysis, {"deadlineSeconds"}, "analysis")
     deadline = _positive(analysis.get("deadlineSeconds", 8.0), "analysis.deadlineSeconds")
 
+    gates = data.get("gates") or {}
+    _check_keys(gates, {"serviceUrl"}, "gates")
+    gate_url = _gate_service_url(gates.get("serviceUrl", DEFAULT_GATE_SERVICE_URL))
+
     return OperatorConfig(namespace=str(data.get("namespace") or env.get("RIPCORD_NAMESPACE") or "ripcord-system"),
                           prometheus_default=default, prometheus_instances=instances,
                           webhook_allowed_urls=tuple(prefixes), metric_sources=sources,
-                          analysis_deadline_s=deadline)
+                          analysis_deadline_s=deadline, gate_service_url=gate_url)
+
+
+def _gate_service_url(template: Any) -> str:
+    """``gates.serviceUrl``: an http(s) URL template with {service}, {namespace} and {port} and nothing else."""
+    if not isinstance(template, str):
+        raise ConfigError("gates.serviceUrl: expected a URL template such as "
+                          f"{DEFAULT_GATE_SERVICE_URL!r}")
+    fields = re.findall(r"\{([^{}]*)\}", template)
+    unknown = sorted(set(fields) - set(GATE_URL_FIELDS))
+    if unknown or "{service}" not in template:
+        raise ConfigError(f"gates.serviceUrl: {template!r} must name {{service}} (and may name {{namespace}}, "
+                          f"{{port}}); unknown: {unknown or 'none'}")
+    sample = template.format(service="web-b", namespace="shop", port=80)
+    u = urlsplit(sample)
+    if u.scheme not in ("http", "https") or not u.hostname or u.query or u.fragment or has_userinfo(sample):
+        raise ConfigError(f"gates.serviceUrl: {template!r} is not an http(s) URL without credentials, query "
+                          "or fragment")
+    return template
 
 
 def load_config(path: Optional[str] = None, env: Mapping[str, str] | None = None) -> OperatorConfig:

@@ -143,3 +143,4 @@ class TrafficIntent:
     canary_slot: Optional[str]
     weight: int  # canary share asked, percent; 0 when there is no canary
     testers: bool = False  # requests matching traffic.testers go to the canary (whatever the weight)
+    mirror: int = 0  # percent of live requests mirrored to the canary (gateway-api, the mirror phase)

@@ -24,6 +24,7 @@ from ripcord.contract import (ACTIONS, ADOPT_ANNOTATION, HASH_ANNOTATION, RELEAS
                               budget_name, controller_uid, deployment_name, other_slot, slot_service_name)
 from ripcord.engine.observed import (AdoptView, AnalysisResult, Collision, HealthBreach, HealthView, Observed,
                                      Preflight, Request, RouteView, SlotView)
+from ripcord.engine.calls import GateRead, GateRound, HookRead, HookReply
 from ripcord.engine.reads import AnalysisRead, HealthRead, plan_reads
 from ripcord.kube.discovery import CURRENT, ApiVersions
 from ripcord.kube.kinds import coordinates
@@ -55,7 +56,7 @@ class PlainHasher:
 
 class Observer:
     def __init__(self, api: client.ApiClient, stores: Stores, *, hasher: Hasher, checker: Checker,
-                 analyzer: Any = None, check_spec: Optional[SpecCheck] = None,
+                 analyzer: Any = None, check_spec: Optional[SpecCheck] = None, prober: Any = None,
                  versions: Callable[[], ApiVersions] = lambda: CURRENT) -> None:
         self.versions = versions
         self.apps = client.AppsV1Api(api)
@@ -65,6 +66,7 @@ class Observer:
         self.checker = checker
         self.analyzer = analyzer
         self.check_spec = check_spec
+        self.prober = prober  # ripcord.probes.prober.Prober: the gate's requests and gating webhooks
         self.foreign: dict[tuple[str, str], list[Collision]] = {}  # (ns, release) -> found at create time
 
     def observe(self, release: Mapping[str, Any], now: dt.datetime, delivered: frozenset[str] = frozenset()) -> Observed:
@@ -82,6 +84,8 @@ class Observer:
         spec = parsed.spec
         if self.check_spec is not None and (problem := self.check_spec(ns, spec)):
             return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="PrometheusNotAllowed")
+        if self.prober is not None and (problem := self.prober.spec_problem(ns, spec)):
+            return Observed(**base, spec=spec, spec_error=problem, spec_error_reason="InvalidSpec")
         route_view: Optional[RouteView] = None
         if spec.traffic.route_ref is not None:
             route_view, problem = self._user_route(ns, name, spec)
@@ -97,8 +101,11 @@ class Observer:
             template_error = self.checker.check(ns, name, slot, spec.template, desired, spec.version)
             if reads.preflight and template_error is None and status.stable is not None:
                 preflight = self._preflight(ns, name, spec, status)
+        gate, hooks = self._probe(ns, meta.get("uid") or "", reads.gate, reads.hooks)
         return Observed(
-            **base, spec=spec, desired_hash=desired, template_error=template_error,
+            **base, spec=spec, desired_hash=desired, template_error=template_error, gate=gate, hooks=hooks,
+            effective_mirror=self._effective_mirror(ns, name, spec, reads.traffic)
+            if reads.traffic is not None and reads.traffic.mirror else None,
             slots={s: self._slot(ns, name, s) for s in SLOTS},
             effective_weight=self._effective_weight(ns, name, spec, reads.traffic) if reads.traffic else None,
             health=self._health(ns, name, spec, reads.health, now) if reads.health else HealthView(),
@@ -150,6 +157,22 @@ class Observer:
                                    if selector and all((p["metadata"].get("labels") or {}).get(k) == v
                                                        for k, v in selector.items())]
         return provider.effective_weight(intent, fetched)
+
+    def _effective_mirror(self, ns: str, release: str, spec: ReleaseSpec, intent: TrafficIntent) -> Optional[float]:
+        provider = provider_for(spec.traffic.provider)
+        route = self.stores.routes.get(ns, app_service_name(release))
+        mirrored = getattr(provider, "effective_mirror", None)
+        return mirrored(intent, {"route": route} if route is not None else {}) if mirrored else None
+
+    def _probe(self, ns: str, uid: str, gate: Optional[GateRead],
+               hooks: tuple[HookRead, ...]) -> tuple[Optional[GateRound], tuple[HookReply, ...]]:
+        """The gate's round and the webhook calls due (all at once, each within its timeout)."""
+        if gate is None and not hooks:
+            return None, ()
+        if self.prober is None:
+            from ripcord.probes.prober import unconfigured
+            return unconfigured(gate, hooks)
+        return self.prober.run(ns, uid, gate, hooks)  # type: ignore[no-any-return]
 
     def _health(self, ns: str, release: str, spec: ReleaseSpec, read: HealthRead, now: dt.datetime) -> HealthView:
         pods = [p for p in self.stores.pods.of_release(ns, release)
@@ -287,8 +310,9 @@ class Observer:
         if self.analyzer is None:
             return AnalysisResult(verdict="Unavailable", error="no analyzer configured")
         from ripcord.analysis.analyzer import Target
+        mirror = {} if read.mirror is None else {"mirror": read.mirror}  # a mirroring Release only
         out = self.analyzer.analyze(spec.analysis, Target(ns, name, read.canary, read.stable), since=read.since,
                                     now=read.until, step=read.step, weight=read.weight,
-                                    judge_state=read.judge_state, failed_checks=read.failed_checks)
+                                    judge_state=read.judge_state, failed_checks=read.failed_checks, **mirror)
         return AnalysisResult(verdict=out.verdict, metrics=tuple(out.metrics), judge_state=out.judge_state,
                               failed_checks=out.failed_checks, failing=out.failing, error=out.error, until=read.until)

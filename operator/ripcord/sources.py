@@ -46,6 +46,7 @@ class SourceProfile:
     error_codes: str = "5.."  # regex, fully matched against the code label
     le_label: str = "le"
     extra_matchers: str = ""  # e.g. 'reporter="source"'
+    mirror_label: str | None = None  # a label set to "true" on mirrored requests (the sandbox gateway: mirrored)
 
     def with_prefix(self, prefix: str) -> "SourceProfile":
         """The profile with ``<prefix>_requests_total`` / ``<prefix>_request_duration_seconds_bucket``."""
@@ -85,7 +86,7 @@ APP = SourceProfile(name="app", requests_metric="http_requests_total",
 GATEWAY = SourceProfile(name="gateway", requests_metric="gateway_requests_total",
                         duration_metric="gateway_request_duration_seconds_bucket",
                         workload_label="backend_workload", service_label="backend_service",
-                        pod_label="backend_pod")
+                        pod_label="backend_pod", mirror_label="mirrored")
 
 #: Istio, as seen by the calling side (gateway or client sidecars): sees refused and hung
 #: connections (503 UF, 504 UT) that the destination never counts, labelled with the

@@ -48,3 +48,12 @@ def notifier_for(api_client: Any, config_path: Optional[str]) -> Any:
     cfg = load_config(config_path)
     return WebhookNotifier(allowed=cfg.check_webhook_url, token_reader=kube_token_reader(api_client),
                            on_result=default_metrics().notification_result).start()
+
+
+def prober_for(config_path: Optional[str]) -> Any:
+    """The pre-traffic gate's and gating webhooks' caller: the canary's address from ``gates.serviceUrl``,
+    webhook URLs only where ``webhooks.allowedUrls`` allows."""
+    from ripcord.config import load_config
+    from ripcord.probes.prober import Prober
+    cfg = load_config(config_path)
+    return Prober(service_url=cfg.gate_service_url, check_url=cfg.check_webhook_url)

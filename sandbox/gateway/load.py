@@ -108,6 +108,8 @@ class Load:
         self.file = RecordFile(record_path, truncate=truncate)
         self.sent = 0
         self.inflight = 0
+        self.mirrored = 0  # copies sent by a RequestMirror filter (their answers are discarded)
+        self.mirror_inflight = 0
         self._path_i = 0
         self._tasks: set[asyncio.Task] = set()
         self._scheduler: asyncio.Task | None = None
@@ -122,7 +124,8 @@ class Load:
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "spec": self.spec.model_dump(), "started": self.started,
-                "sent": self.sent, "inflight": self.inflight, "record": str(self.file.path)}
+                "sent": self.sent, "inflight": self.inflight, "mirrored": self.mirrored,
+                "record": str(self.file.path)}
 
     def flush(self, now: float, final: bool = False) -> None:
         self.file.write(self.agg.close_until(now, include_current=final))
@@ -159,7 +162,11 @@ class Load:
         self._path_i += 1
         self.sent += 1
         headers = {k.lower(): v for k, v in spec.headers.items()}
-        pick = self.router.pick(self.state.snapshot(), target, path, headers=headers)
+        snap = self.state.snapshot()
+        pick = self.router.pick(snap, target, path, headers=headers)
+        copy = self.router.mirror(snap, target, path, headers=headers)
+        if copy is not None:
+            self._launch_mirror(spec, copy, path)
         if pick.pod is None:
             self._record(spec.namespace, pick, pick.code, pick.flags, "none", 0.0)
             return
@@ -170,6 +177,38 @@ class Load:
         task = asyncio.create_task(self._request(spec.namespace, pick, path, spec.timeout_s, spec.headers))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _launch_mirror(self, spec: LoadSpec, copy: Pick, path: str) -> None:
+        """Send the copy and forget it: its outcome goes to the metrics (mirrored), never to the record."""
+        self.mirrored += 1
+        if copy.pod is None or self.mirror_inflight >= spec.max_inflight:
+            code, flags = (copy.code, copy.flags) if copy.pod is None else (503, "UO")
+            self.metrics.observe(spec.namespace, copy.route, copy.service, UNKNOWN, UNKNOWN, code, flags, 0.0,
+                                 mirrored=True)
+            return
+        self.mirror_inflight += 1
+        task = asyncio.create_task(self._mirror_request(spec.namespace, copy, path, spec.timeout_s))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _mirror_request(self, namespace: str, copy: Pick, path: str, timeout_s: float) -> None:
+        assert copy.pod is not None and copy.port is not None
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        flags = ""
+        try:
+            code = (await self.pool.get(copy.pod.ip, copy.port, path, timeout_s)).status
+        except TimeoutError:
+            code, flags = 504, "UT"
+        except ConnectFailed:
+            code, flags = 503, "UF"
+        except ConnectionError:
+            code, flags = 503, "UC"
+        finally:
+            self.mirror_inflight -= 1
+        answered = not flags
+        self.metrics.observe(namespace, copy.route, copy.service, copy.pod.workload if answered else UNKNOWN,
+                             copy.pod.name if answered else UNKNOWN, code, flags, loop.time() - start, mirrored=True)
 
     async def _request(self, namespace: str, pick: Pick, path: str, timeout_s: float,
                        headers: dict[str, str] | None = None) -> None:

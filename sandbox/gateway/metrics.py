@@ -9,6 +9,10 @@ overflow (the load's in-flight bound), ``NR`` no route, ``NC`` no such Service.
 or not. ``backend_workload``/``backend_pod`` name the pod that *answered*; when no answer
 came back (any flag above) they are ``"unknown"``, as Istio's ``destination_workload`` is
 when its proxy never heard from the peer: the request still belongs to its Service.
+
+``mirrored`` is ``"true"`` on the copies an HTTPRoute ``RequestMirror`` filter sent (their
+answers went nowhere: no client saw them), ``"false"`` on every request a client sent. An
+analysis reads the mirrored series only to judge a canary on mirrored traffic.
 """
 
 from __future__ import annotations
@@ -34,12 +38,12 @@ class GatewayMetrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gateway_requests_total", "Requests the gateway handled, by backend and outcome.",
-            ("namespace", "route", "backend_service", "backend_workload", "backend_pod", "code", "flags"),
+            ("namespace", "route", "backend_service", "backend_workload", "backend_pod", "code", "flags", "mirrored"),
             registry=self.registry,
         )
         self.duration = Histogram(
             "gateway_request_duration_seconds", "Time until the client saw the outcome.",
-            ("namespace", "route", "backend_service", "backend_workload"),
+            ("namespace", "route", "backend_service", "backend_workload", "mirrored"),
             buckets=BUCKETS, registry=self.registry,
         )
         # A mesh client's requests (loads to a host), as Istio's client-side proxy reports them.
@@ -54,9 +58,10 @@ class GatewayMetrics:
             mesh_labels[:-1], buckets=MESH_BUCKETS_MS, registry=self.registry)
 
     def observe(self, namespace: str, route: str, service: str, workload: str, pod: str,
-                code: int, flags: str, seconds: float) -> None:
-        self.requests.labels(namespace, route, service, workload, pod, str(code), flags).inc()
-        self.duration.labels(namespace, route, service, workload).observe(seconds)
+                code: int, flags: str, seconds: float, mirrored: bool = False) -> None:
+        m = "true" if mirrored else "false"
+        self.requests.labels(namespace, route, service, workload, pod, str(code), flags, m).inc()
+        self.duration.labels(namespace, route, service, workload, m).observe(seconds)
 
     def observe_mesh(self, namespace: str, service: str, service_namespace: str, workload: str, code: int,
                      flags: str, seconds: float) -> None:

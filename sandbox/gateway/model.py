@@ -89,9 +89,22 @@ class RouteMatch:
 
 
 @dataclass(frozen=True)
+class MirrorRef:
+    """A ``RequestMirror`` filter: copy ``percent`` of the rule's requests to this Service."""
+
+    name: str
+    namespace: str
+    port: int | None
+    percent: float  # 0..100 (``percent``, or ``fraction`` numerator/denominator; default 100)
+    group: str = ""
+    kind: str = "Service"
+
+
+@dataclass(frozen=True)
 class Rule:
     matches: tuple[RouteMatch, ...]
     backend_refs: tuple[BackendRef, ...]
+    mirrors: tuple[MirrorRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,7 @@ def parse_route(obj: Obj) -> Route:
             )
             for b in r.get("backendRefs") or []
         )
-        rules.append(Rule(matches, refs))
+        rules.append(Rule(matches, refs, _parse_mirrors(r.get("filters") or [], ns)))
     return Route(ns, meta["name"], int(meta.get("generation", 0)), tuple(rules),
                  tuple(spec.get("parentRefs") or ()))
 
@@ -284,3 +297,27 @@ def short_host(host: str, namespace: str) -> tuple[str, str]:
     if len(parts) == 1:
         return namespace, parts[0]
     return parts[1], parts[0]
+
+
+def _parse_mirrors(filters: list[Obj], ns: str) -> tuple[MirrorRef, ...]:
+    """The rule's ``RequestMirror`` filters (Gateway API: ``percent``, or ``fraction``; neither: 100)."""
+    out = []
+    for f in filters:
+        if f.get("type") != "RequestMirror":
+            continue
+        m = f.get("requestMirror") or {}
+        ref = m.get("backendRef") or {}
+        if "percent" in m:
+            share = float(m["percent"])
+        elif isinstance(m.get("fraction"), Mapping):
+            frac = m["fraction"]
+            share = 100.0 * float(frac.get("numerator", 0)) / float(frac.get("denominator", 100) or 100)
+        else:
+            share = 100.0
+        if not ref.get("name"):
+            continue
+        out.append(MirrorRef(name=ref["name"], namespace=ref.get("namespace", ns),
+                             port=int(ref["port"]) if ref.get("port") is not None else None,
+                             percent=max(0.0, min(100.0, share)), group=ref.get("group", ""),
+                             kind=ref.get("kind", "Service")))
+    return tuple(out)

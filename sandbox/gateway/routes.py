@@ -47,7 +47,7 @@ def resolve_refs(route_obj: dict[str, Any], lookup: Lookup) -> tuple[str, str]:
     route = parse_route(route_obj)
     problems: list[tuple[str, str]] = []
     for rule in route.rules:
-        for ref in rule.backend_refs:
+        for ref in (*rule.backend_refs, *rule.mirrors):
             if ref.kind != "Service" or ref.group not in ("", "core"):
                 problems.append(("InvalidKind", f"backendRef {ref.name}: kind {ref.group or 'core'}/{ref.kind} is not supported"))
             elif ref.namespace != route.namespace:

@@ -193,6 +193,7 @@ class Router:
         self._gen = -1
         self._backends: dict[tuple[str, str, int | None, str | None],
                              tuple[Service | None, list[tuple[Pod, int]]]] = {}
+        self._mirror_acc: dict[tuple[str, str, int], float] = {}
 
     def _ready(self, snap: Snapshot, ns: str, svc: str, port: int | None, subset: str | None = None
                ) -> tuple[Service | None, list[tuple[Pod, int]]]:
@@ -239,6 +240,31 @@ class Router:
         if ref.kind != "Service" or ref.group not in ("", "core") or ref.namespace != route.namespace:
             return Pick(route.name, ref.name, code=500, flags="NR")
         return self._to_pod(snap, ref.namespace, ref.name, ref.port, route.name, (500, "NR"))
+
+    def mirror(self, snap: Snapshot, target: Target, path: str, method: str = "GET",
+               headers: Mapping[str, str] | None = None) -> Pick | None:
+        """The copy of this request a ``RequestMirror`` filter sends, if this request is one it copies.
+
+        Exactly ``percent`` of a rule's requests are copied, evenly spread (an accumulator per
+        rule, like the weighted round robin): the share is exact over any window. The copy's
+        ``Pick`` has no pod when its Service has no ready pod (its answer is discarded anyway).
+        """
+        if target.route is None:
+            return None
+        route = snap.routes.get((target.namespace, target.route))
+        ri = select_rule(route, path, method, headers) if route is not None else None
+        if route is None or ri is None or not route.rules[ri].mirrors:
+            return None
+        m = route.rules[ri].mirrors[0]
+        key = (route.namespace, route.name, ri)
+        acc = self._mirror_acc.get(key, 0.0) + m.percent
+        if acc < 100.0:
+            self._mirror_acc[key] = acc
+            return None
+        self._mirror_acc[key] = acc - 100.0
+        if m.kind != "Service" or m.group not in ("", "core") or m.namespace != route.namespace:
+            return None
+        return self._to_pod(snap, m.namespace, m.name, m.port, route.name, (503, "NC"))
 
     def _wrr_next(self, route: Route, ri: int, path: str, rule: Rule) -> int | None:
         return self._wrr_pick((route.namespace, route.name, ri, path),

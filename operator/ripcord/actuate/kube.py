@@ -431,6 +431,8 @@ def spec_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
                     (key == "selector" and set(have) != set(value)):
                 return False
         elif isinstance(value, list):
+            if not value and not have:
+                continue  # an empty list we set is an absent one (a server may drop it)
             if not isinstance(have, list) or len(have) != len(value):
                 return False
             for a, b in zip(have, value):

@@ -258,8 +258,13 @@ class Analyzer:
     # ---------------------------------------------------------------- analyze
 
     def analyze(self, spec: AnalysisSpec, target: Target, *, since: float, now: float, step: int, weight: float,
-                judge_state: Optional[Mapping[str, Any]], failed_checks: int) -> AnalysisOutcome:
-        """Judge the interval ``since -> now`` (unix seconds); bounded by the analysis deadline."""
+                judge_state: Optional[Mapping[str, Any]], failed_checks: int,
+                mirror: Optional[bool] = None) -> AnalysisOutcome:
+        """Judge the interval ``since -> now`` (unix seconds); bounded by the analysis deadline.
+
+        ``mirror`` (a Release that mirrors traffic): True in the mirror phase, when the canary's
+        requests are mirrored copies; False after it, when series of mirrored requests are left out
+        (a source's ``mirrorLabel``). None: no mirror, the queries as always."""
         state = dict(judge_state or {})
         threshold_state = dict(state.get("threshold") or {})
         threshold_state.setdefault("failedChecks", failed_checks)
@@ -295,6 +300,7 @@ class Analyzer:
         # The deadline covers the Prometheus round trips, the only part that can hang.
         deadline = Deadline(self._deadline_s(spec), clock=self._clock)
         reader = self._reader(endpoint, deadline, pin, shared_for=spec)
+        reader.exclude_mirrored = mirror is False
         window = Window(t_prev=since - endpoint.settle_s, t_now=now - endpoint.settle_s, step=step, weight=weight,
                         scrape_interval_s=endpoint.scrape_interval_s)
         measurements: dict[str, Measurement] = {}

@@ -90,6 +90,7 @@ class MetricReader:
         self.prometheus = prometheus  # which Prometheus (an answer is shared only within one)
         self.keep_s = keep_s
         self._cache: dict[tuple[str, float], list[Sample]] = {}
+        self.exclude_mirrored = False  # leave out a source's mirrored requests (after a mirror phase)
 
     def _query(self, promql: str, at: float) -> list[Sample]:
         key = (promql, round(at, 3))
@@ -109,7 +110,8 @@ class MetricReader:
 
     def profile(self, spec: MetricSpec) -> SourceProfile:
         base = self.sources.get(spec.source) or (queries.APP if spec.source == "app" else queries.GATEWAY)
-        return base.with_prefix(spec.metric_prefix) if spec.metric_prefix else base
+        profile = base.with_prefix(spec.metric_prefix) if spec.metric_prefix else base
+        return queries.without_mirrored(profile) if self.exclude_mirrored else profile
 
     def measure(self, spec: MetricSpec, target: Target, window: Window) -> Measurement:
         """Raises MetricsUnavailable when Prometheus does not answer in time."""

@@ -45,6 +45,20 @@ from ripcord.sources import SourceProfile as SourceProfile  # noqa: E402
 from ripcord.sources import TemplateError as TemplateError  # noqa: E402
 
 
+
+
+def without_mirrored(profile: SourceProfile) -> SourceProfile:
+    """The profile leaving out mirrored requests (``<mirror_label>!="true"``); as is without a mirror label.
+
+    A mirror phase judges the canary on mirrored copies of live requests; once it is over,
+    the steps are judged on real traffic only."""
+    if not profile.mirror_label:
+        return profile
+    matcher = f"{profile.mirror_label}!=\"true\""
+    extra = f"{profile.extra_matchers},{matcher}" if profile.extra_matchers else matcher
+    return dataclasses.replace(profile, extra_matchers=extra)
+
+
 # --------------------------------------------------------------------- names, quoting
 
 def check_name(value: str, what: str, *, subdomain: bool = False) -> str:

@@ -54,13 +54,19 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
         target = defs[node["$ref"].split("/")[-1]]
         merged = {**copy.deepcopy(target), **{k: v for k, v in node.items() if k != "$ref"}}
         return _structural(merged, defs)
+    if node.get("x-kubernetes-int-or-string"):
+        return {k: v for k, v in node.items() if k in _KEEP or k in ("anyOf", "x-kubernetes-int-or-string")}
     if "anyOf" in node:
         options = [o for o in node["anyOf"] if o.get("type") != "null"]
         rest = {k: v for k, v in node.items() if k != "anyOf"}
         if len(options) == 1:
             return _structural({**options[0], **rest}, defs)
         if sorted(o.get("type", "") for o in options) == ["integer", "string"]:  # an IntOrString
-            return {"x-kubernetes-int-or-string": True,
+            # Kubernetes' one untyped node: anyOf exactly integer|string; each option's bounds move up
+            # (pattern and maxLength apply to strings only, minimum and maximum to numbers only).
+            bounds = {k: v for o in [*options, rest] for k, v in o.items()
+                      if k in ("minimum", "maximum", "pattern", "maxLength", "minLength")}
+            return {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}], **bounds,
                     **({"description": rest["description"]} if "description" in rest else {})}
         raise ValueError(f"cannot make a structural schema of anyOf {node['anyOf']}")
     if "const" in node:

@@ -231,7 +231,8 @@ class Tester(Model):
 class RouteRef(Model):
     name: str = Field(..., min_length=1, max_length=253, description="an existing HTTPRoute in the Release's namespace")
     rule: Optional[Union[int, str]] = Field(
-        None, description="the rule whose backendRefs Ripcord sets: its name, or its index (0 is the first); "
+        None, json_schema_extra={"maxLength": 63, "maximum": 63, "minimum": 0},
+        description="the rule whose backendRefs Ripcord sets: its name, or its index (0 is the first); "
         "default: the one rule that sends to the Release's Service")
 
     @field_validator("rule")
@@ -251,6 +252,15 @@ class IstioSpec(Model):
     subsets: bool = Field(
         False, description="route to subsets a/b of the Release's Service (with a DestinationRule) instead of "
         "to the slot Services; metrics then name the Service, not the slot")
+
+
+class MirrorSpec(Model):
+    """gateway-api: mirror a share of live requests to the canary at weight 0 and judge it on them first."""
+
+    percent: int = Field(..., ge=1, le=100, description="share of live requests copied to the canary (their "
+                         "answers are discarded), from the canary Ready until the mirror phase ends")
+    duration: Optional[str] = Field(None, pattern=DURATION_PATTERN, max_length=64, description="how long the canary is judged "
+                                    "on mirrored requests before its first real step (default: analysis.stepDuration)")
 
 
 class TrafficSpec(Model):
@@ -275,6 +285,8 @@ class TrafficSpec(Model):
     max_weight_drift: int = Field(
         20, ge=0, le=100, description="replicas: a WeightQuantised condition is set when the effective weight "
         "exceeds the asked weight by more than this many points")
+    mirror: Optional[MirrorSpec] = Field(None, description="gateway-api: judge the canary on mirrored live "
+                                         "requests at weight 0 before its first step (HTTPRoute RequestMirror)")
 
     @model_validator(mode="after")
     def _provider_fields(self) -> "TrafficSpec":
@@ -306,6 +318,9 @@ class TrafficSpec(Model):
                                         "HTTPRoute says that (Ripcord changes only the backendRefs of one rule)")
         if self.provider != "istio" and (self.istio.gateways or self.istio.subsets):
             raise field_problem(("istio",), f"is for the istio provider, not {self.provider}")
+        if self.mirror is not None and (self.provider != "gateway-api" or self.route_ref is not None):
+            raise field_problem(("mirror",), "needs the gateway-api provider with the route Ripcord generates "
+                                "(traffic.gatewayRef): it is a RequestMirror filter on that route")
         if len(self.testers) * max(1, len(self.matches)) > 64:
             raise field_problem(("testers",), "times traffic.matches makes more than 64 matches in one rule")
         return self
@@ -490,7 +505,7 @@ class AutoscalingSpec(Model):
         return self
 
 
-IntOrPercent = Union[int, str]
+IntOrPercent = Annotated[Union[int, str], Field(json_schema_extra={"maxLength": 4})]
 
 
 class Budget(Model):
@@ -520,6 +535,108 @@ class DisruptionBudgets(Model):
     canary: Optional[Budget] = Field(None, description="the canary's")
 
 
+# ------------------------------------------------- pre-traffic gate, gating webhooks, pauses
+
+STATUS_CLASS_PATTERN = r"^([1-5][0-9][0-9]|[1-5]xx)$"
+PAUSE_PATTERN = r"^pause( ([0-9]+(\.[0-9]+)?(ms|s|m|h))+)?$"
+
+
+class GateRequest(Model):
+    """One request of the pre-traffic gate, sent to the canary's own Service."""
+
+    path: str = Field(..., min_length=1, max_length=1024, pattern=r"^/[^\s?#]*(\?[^\s#]*)?$",
+                      description="absolute path (and query) on the canary's Service, e.g. /health")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[str, Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=dict, max_length=32, description="request headers")
+    body: Optional[str] = Field(None, max_length=4096, description="request body (POST, PUT, PATCH)")
+    expect: list[str] = Field(
+        default_factory=lambda: ["2xx"], min_length=1, max_length=20,
+        json_schema_extra={"items": {"type": "string", "pattern": STATUS_CLASS_PATTERN, "maxLength": 3}},
+        description="status codes that pass: exact (200) or a class (2xx, 3xx, 4xx, 5xx)")
+    max_latency: Optional[str] = Field(None, pattern=DURATION_PATTERN, max_length=64,
+                                       description="an answer slower than this fails, whatever its status")
+
+    @field_validator("expect")
+    @classmethod
+    def _status_classes(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if not re.fullmatch(STATUS_CLASS_PATTERN, c)]
+        if bad:
+            raise ValueError(f"unknown status code or class {bad}: use a code from 100 to 599 (e.g. 200) or a "
+                             f"class 1xx..5xx")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not re.fullmatch(HEADER_NAME_PATTERN, name) or len(name) > 256:
+                raise ValueError(f"header name {name!r} is not an HTTP token")
+            if any(c in value for c in "\r\n\0") or len(value) > 4096:
+                raise ValueError(f"header {name}: the value must be one line of at most 4096 characters")
+        return v
+
+    def label(self) -> str:
+        """``GET /health``: how messages name the request."""
+        return f"{self.method} {self.path}"
+
+
+class GateSpec(Model):
+    """The built-in pre-traffic gate: requests to the canary's Service before its weight leaves 0."""
+
+    requests: list[GateRequest] = Field(..., min_length=1, max_length=20,
+                                        description="sent together, once per round")
+    successes: int = Field(1, ge=1, le=100, description="rounds in a row in which every request passes; then the "
+                           "gate passes")
+    failures: int = Field(1, ge=1, le=100, description="rounds in a row with a failed request that roll back "
+                          "(an unreachable canary is a failed request)")
+    interval: Annotated[str, within("100ms", "1h")] = Duration("1s", "time between the starts of two rounds",
+                                                               "100ms", "1h")
+    timeout: Annotated[str, within("1ms", "10s")] = Duration(
+        "2s", "one request, hard limit: the reconcile waits for it", "1ms", "10s")
+    port: Optional[str] = Field(None, min_length=1, max_length=15, pattern=DNS1123_LABEL,
+                                description="the name of the service port to call (default: the first)")
+
+
+
+GatingWebhookType = Literal["confirm-rollout", "pre-rollout", "confirm-traffic-increase", "confirm-promotion",
+                            "post-rollout", "rollback", "load-test"]
+
+
+class GatingWebhook(Model):
+    """A webhook that decides (unlike ``notifications``, which only tell): Flagger's meanings."""
+
+    name: str = Field(..., min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    type: GatingWebhookType = Field(
+        ..., description="confirm-rollout: hold before the canary is scaled up until it answers 2xx; pre-rollout: "
+        "before the canary's first traffic, a failure rolls back; confirm-traffic-increase: hold before each weight "
+        "increase until 2xx; confirm-promotion: hold before promotion until 2xx; post-rollout: told the outcome; "
+        "rollback: polled while a rollout runs, a 2xx rolls back; load-test: asked to send traffic to the canary "
+        "at each judged phase, a failure rolls back")
+    url: str = Field(..., max_length=2048, description="must be allowed by the operator's configuration "
+                     "(webhooks.allowedUrls)")
+    timeout: Annotated[str, within("1ms", "15s")] = Duration(
+        "5s", "one call, hard limit: the reconcile waits for it; no answer in time is a failed call", "1ms", "15s")
+    retries: int = Field(2, ge=0, le=20, description="pre-rollout, load-test, post-rollout: failed calls retried "
+                         "before the hook counts as failed")
+    interval: Annotated[str, within("100ms", "1h")] = Duration(
+        "5s", "time between retries, and between the calls of confirm-* and rollback hooks", "100ms", "1h")
+    metadata: dict[str, Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=dict, max_length=32, description="passed through in the call's JSON body")
+
+
+StepItem = Annotated[Union[int, str], WithJsonSchema({"x-kubernetes-int-or-string": True,
+                                                      "anyOf": [{"type": "integer"}, {"type": "string"}],
+                                                      "minimum": 1, "maximum": 100, "pattern": PAUSE_PATTERN,
+                                                      "maxLength": 64})]
+
+
+def pause_seconds(item: str) -> Optional[float]:
+    """``"pause"`` -> None (until resumed or promoted); ``"pause 30s"`` -> 30.0."""
+    _, _, rest = item.partition(" ")
+    return parse_duration(rest) if rest else None
+
+
 class WorkloadRef(Model):
     name: str = Name(description="an existing Deployment to adopt; its template becomes the first stable")
 
@@ -542,16 +659,23 @@ class ReleaseSpec(Model):
     workload_ref: Optional[WorkloadRef] = None
     service: ServiceSpec = Field(default_factory=ServiceSpec)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
-    steps: Optional[list[Annotated[int, Field(ge=1, le=100)]]] = Field(
+    steps: Optional[list[StepItem]] = Field(
         None, min_length=1, max_length=50,
-        description="canary weights in percent, increasing, e.g. [5, 10, 25, 50]; a last 100 means the promotion "
-        "and is not a step")
+        description="canary weights in percent, increasing, e.g. [5, 10, 25, 50] (a last 100 means the promotion and "
+        "is not a step); a pause between them holds the rollout: \"pause\" until kubectl ripcord resume (or "
+        "promote), \"pause 10m\" for a duration")
     step_weight: Optional[int] = Field(None, ge=1, le=99, description="steps of this many percent: stepWeight, "
                                        "2 x stepWeight, ... up to maxWeight, which is always the last step")
     max_weight: Optional[int] = Field(None, ge=1, le=100, description=f"with stepWeight: the last step "
                                       f"(default {DEFAULT_MAX_WEIGHT}; 100 is the promotion, not a step)")
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     paused: bool = False
+    gate: Optional[GateSpec] = Field(None, description="pre-traffic gate: requests to the canary's own Service "
+                                     "once it is Ready, before any user request reaches it")
+    webhooks: list[GatingWebhook] = Field(default_factory=list, max_length=20,
+                                          description="gating webhooks (they decide); notifications only tell")
+    require_approval: bool = Field(False, description="hold before promotion (phase AwaitingApproval) until "
+                                   "kubectl ripcord promote")
     notifications: list[WebhookSpec] = Field(default_factory=list, max_length=10)
     deletion_policy: Literal["Retain", "Delete"] = Field(
         "Retain", description="Retain: deleting the Release leaves the stable Deployment and Service serving; "
@@ -568,21 +692,45 @@ class ReleaseSpec(Model):
 
     @field_validator("steps")
     @classmethod
-    def _steps_increase(cls, v: Optional[list[int]]) -> Optional[list[int]]:
+    def _steps_increase(cls, v: Optional[list[Union[int, str]]]) -> Optional[list[Union[int, str]]]:
         if v is None:
             return v
-        if any(b <= a for a, b in zip(v, v[1:])):
-            raise ValueError(f"steps must increase: {v}")
-        if v[0] >= 100:
-            raise ValueError(f"steps need a weight below 100 (100 is the promotion, not a step): {v}")
+        for i, item in enumerate(v):
+            if isinstance(item, str):
+                if not re.fullmatch(PAUSE_PATTERN, item):
+                    raise ValueError(f"steps[{i}]: {item!r} is neither a weight (1..100) nor a pause "
+                                     f"(\"pause\", or \"pause 30s\" with a positive duration)")
+                if (seconds := pause_seconds(item)) is not None and seconds <= 0:
+                    raise ValueError(f"steps[{i}]: a pause must last more than 0s, got {item!r}")
+                if i > 0 and isinstance(v[i - 1], str):
+                    raise ValueError(f"steps[{i}]: two pauses in a row; keep one")
+        ws = [w for w in v if isinstance(w, int)]
+        if not ws:
+            raise ValueError(f"steps need at least one weight: {v}")
+        for i, item in enumerate(v):  # each weight where it stands: the message names spec.steps[i]
+            if isinstance(item, int) and not 1 <= item <= 100:
+                bound = "greater than or equal to 1" if item < 1 else "less than or equal to 100"
+                raise field_problem((i,), f"Input should be {bound} (a weight in percent)", item)
+        if any(b <= a for a, b in zip(ws, ws[1:])):
+            raise ValueError(f"steps must increase: {ws}")
+        if ws[0] >= 100:
+            raise ValueError(f"steps need a weight below 100 (100 is the promotion, not a step): {ws}")
         return v
 
     @field_validator("notifications")
     @classmethod
-    def _unique_hooks(cls, v: list[WebhookSpec]) -> list[WebhookSpec]:
+    def _unique_notifications(cls, v: list[WebhookSpec]) -> list[WebhookSpec]:
         names = [h.name for h in v]
         if len(set(names)) != len(names):
             raise ValueError(f"notification names must be unique: {names}")
+        return v
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_hooks(cls, v: list[GatingWebhook]) -> list[GatingWebhook]:
+        names = [h.name for h in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"webhook names must be unique: {names}")
         return v
 
     @model_validator(mode="after")
@@ -597,6 +745,10 @@ class ReleaseSpec(Model):
             top = "maxWeight" if self.max_weight is not None else f"maxWeight (default {DEFAULT_MAX_WEIGHT})"
             raise field_problem(("stepWeight",), f"{self.step_weight} is above {top}: the first step would be "
                                 f"past the last", self.step_weight)
+        if self.gate is not None and self.gate.port is not None \
+                and self.gate.port not in [p.name for p in self.service.ports]:
+            raise field_problem(("gate", "port"), f"no service port named {self.gate.port!r}; ports: "
+                                f"{[p.name for p in self.service.ports]}", self.gate.port)
         return self
 
     def weights(self) -> list[int]:
@@ -605,13 +757,26 @@ class ReleaseSpec(Model):
         ``stepWeight`` s with ``maxWeight`` m: s, 2s, ... below m, then m (so m is always reached).
         """
         if self.steps is not None:
-            ws = list(self.steps)
+            ws = [w for w in self.steps if isinstance(w, int)]
         elif self.step_weight is not None:
             top = self.max_weight or DEFAULT_MAX_WEIGHT
             ws = list(range(self.step_weight, top, self.step_weight)) + [top]
         else:
             ws = list(DEFAULT_STEPS)
         return [w for w in ws if w < 100]  # validation keeps at least one
+
+    def pauses(self) -> dict[int, Optional[float]]:
+        """Pause steps by the weight step they follow (-1: before the first weight): seconds, None until resumed."""
+        out: dict[int, Optional[float]] = {}
+        last = len(self.weights()) - 1
+        index = -1
+        for item in self.steps or []:
+            if isinstance(item, int):
+                if item < 100:
+                    index += 1
+            else:
+                out[min(index, last)] = pause_seconds(item)
+        return out
 
 
 # --------------------------------------------------------------------------- status
@@ -646,6 +811,7 @@ EventMessage = Annotated[str, BeforeValidator(_cut(EVENT_MESSAGE_MAX)), Field(ma
 VERDICTS = ("Pass", "Fail", "Inconclusive", "Unavailable")
 SLOTS = ("a", "b")
 REASON_KINDS = ("Metric", "PodHealth", "Manual", "MetricsUnavailable", "PostPromotionWatch", "Reverted", "Superseded",
+                "Gate", "Webhook",
                 "Drill")
 OUTCOMES = ("Installed", "Progressing", "Promoted", "RolledBack", "Superseded", "Aborted", "Failed", "Drilled")
 ROLLOUT_STATES = ("Progressing", "Promoting", "Watching", "RollingBack")
@@ -796,6 +962,53 @@ class HistoryEntry(StatusModel):
     restore_seconds: Optional[float] = Field(None, description="drills: rollback decided to canary at 0%, seconds")
 
 
+class GateCheck(StatusModel):
+    """One request of the last round of the pre-traffic gate, and what came back."""
+
+    request: ShortText = Field(..., description="e.g. GET /health")
+    passed: bool
+    status: Optional[int] = Field(None, description="the HTTP status; absent when nothing came back")
+    latency_ms: Optional[float] = None
+    message: ReasonMessage = ""
+
+
+class GateStatus(StatusModel):
+    """The pre-traffic gate of the rollout in flight."""
+
+    started_at: ShortText = Field(..., description="when the canary was seen Ready and the gate began")
+    rounds: int = 0
+    passes: int = Field(0, description="rounds passed in a row")
+    failures: int = Field(0, description="rounds failed in a row")
+    last_round_at: Optional[float] = Field(None, description="unix time the last round was sent")
+    passed_at: Optional[ShortText] = None
+    checks: Annotated[list[GateCheck], _keep_first(20)] = Field(default_factory=list, max_length=20,
+                                                                description="the last round")
+
+
+class PauseStatus(StatusModel):
+    """A pause step the rollout is holding at."""
+
+    after_step: int = Field(..., ge=-1, description="the weight step it follows (0-based; -1: before the first)")
+    started_at: ShortText
+    until: Optional[ShortText] = Field(None, description="when it ends by itself; absent: kubectl ripcord resume")
+
+
+class WebhookCall(StatusModel):
+    """A gating webhook's call for one rollout (and one step, for the per-step types): tries and answer."""
+
+    name: ShortText
+    type: ShortText
+    rollout_id: int
+    key: ShortText = Field(..., description="what the call is for: its type, or type/step for the per-step types")
+    attempts: int = 0
+    last_at: Optional[float] = Field(None, description="unix time of the last attempt")
+    status: Optional[int] = Field(None, description="the last HTTP status; absent when no answer came")
+    result: Annotated[ShortText, _enum(("Pending", "Waiting", "Passed", "Failed"))] = Field(
+        "Pending", description="Pending: not called yet; Waiting: called, no 2xx yet (confirm-*, rollback) or "
+        "retrying; Passed: answered 2xx; Failed: no 2xx after its retries")
+    message: ReasonMessage = Field("", description="the last answer, or why none came")
+
+
 class RolloutStatus(StatusModel):
     """The rollout in flight; absent when the release is at rest."""
 
@@ -815,6 +1028,15 @@ class RolloutStatus(StatusModel):
     restarts_at_step: dict[str, int] = Field(
         default_factory=dict, max_length=RESTARTS_TRACKED_MAX, description="restarts per canary container (pod/container) when this step began: "
         "the step does not advance while one grows or a canary pod is not ready")
+    gate: Optional[GateStatus] = Field(None, description="the pre-traffic gate, once the canary is Ready")
+    mirror: Optional[int] = Field(None, description="percent of live requests mirrored to the canary now "
+                                  "(the mirror phase, at weight 0)")
+    mirror_done: bool = False
+    pause: Optional[PauseStatus] = None
+    pauses_done: list[int] = Field(default_factory=list, max_length=50,
+                                   description="pause steps passed (by the step they follow)")
+    awaiting_approval: bool = Field(False, description="requireApproval: every step passed, promotion waits for "
+                                    "kubectl ripcord promote")
 
 
 class OutboxItem(StatusModel):
@@ -880,3 +1102,6 @@ class ReleaseStatus(StatusModel):
     next_outbox_seq: int = 1
     adopted: Optional[ShortText] = Field(None, description="workloadRef: the adopted Deployment, once scaled to zero")
     route: Optional[RouteRecord] = Field(None, description="traffic.routeRef: what Ripcord knows of your route")
+    webhooks: Annotated[list[WebhookCall], _keep_last(64)] = Field(
+        default_factory=list, max_length=64, description="gating webhook calls of the rollout in flight (and the "
+        "post-rollout calls of the last one)")

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ripcord.runtime.app import Settings, build
     from ripcord.telemetry import default_metrics, start_metrics_server
     from ripcord.telemetry.kubecalls import KubeApiCalls
-    from ripcord.wiring import analyzer_and_checks, notifier_for
+    from ripcord.wiring import analyzer_and_checks, notifier_for, prober_for
 
     logs.setup(args.log_format, verbose=args.verbose)  # every line, Kopf's too, in one format
     if not args.verbose:
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(namespaces=tuple(args.namespace or ()), shard=args.shard or None,
                         workers=args.workers, resync_s=args.resync_seconds)
     analyzer, check = analyzer_and_checks(api, args.config)
+    prober = prober_for(args.config)
     electors: list[Any] = [None]
     fence = None
     if args.leader_elect:
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     def runtime() -> Any:
         kwargs: dict[str, Any] = {"fence": fence} if fence is not None else {}
         return build(api, settings, analyzer=analyzer, check_spec=check, notifier=notifier_for(api, args.config),
-                     metrics=metrics, **kwargs)
+                     metrics=metrics, prober=prober, **kwargs)
 
     if args.metrics_port:
         start_metrics_server(args.metrics_port, metrics=metrics)

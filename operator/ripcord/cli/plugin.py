@@ -128,10 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="count the canary's requests and errors over the rollout window from this Prometheus")
     pm.add_argument("-o", "--output", default=None, help="write the report to this file instead of stdout")
 
-    for action, help_ in (("promote", "promote the rollout in flight at its next decision (skips the remaining steps)"),
+    for action, help_ in (("promote", "promote the rollout in flight at its next decision (skips the remaining steps "
+                                      "and pauses; approves a Release that requires approval)"),
                           ("abort", "abort the rollout in flight: traffic back to stable, the version stays rolled back"),
                           ("pause", "hold the rollout in flight at its current weight"),
-                          ("resume", "let a paused rollout continue"),
+                          ("resume", "let a paused rollout continue (also ends a pause step)"),
                           ("retry", "let the last rolled-back template roll out again"),
                           ("drill", "rollback drill: a canary of the stable's own template to the first step, then "
                                     "rolled back; reports the time to restore 100% stable")):

@@ -291,6 +291,11 @@ class _Report:
             return f"the pod-health gate `{metric or '?'}` tripped{at_w} ({self.reason.get('message', '')})"
         if kind == "MetricsUnavailable":
             return f"metrics stayed unavailable beyond the limit{at_w} ({self.reason.get('message', '')})"
+        if kind == "Gate":
+            return f"the pre-traffic gate failed before any user request reached the canary " \
+                   f"({self.reason.get('message', '')})"
+        if kind == "Webhook":
+            return f"the gating webhook `{metric or '?'}` decided{at_w} ({self.reason.get('message', '')})"
         return f"{kind}: {self.reason.get('message', '')}"
 
     def timeline(self) -> str:
@@ -436,6 +441,9 @@ class _Report:
                             f"traffic" if self.served and self.detected else "")
                          + f"; the other {number(100.0 - (self.served_share or float(w or 0)))}% of requests "
                            f"stayed on {self.previous_stable}.")
+        if self.incident and kind == "Gate":
+            items.append(f"**Pre-traffic gate** stopped the rollout at weight 0: no user request reached "
+                         f"{self.version}.")
         if self.incident and kind == "PostPromotionWatch":
             items.append(f"**Post-promotion watch**: {self.previous_stable} was kept warm after the switch, and "
                          "traffic went straight back to it on the breach, without waiting for pods to start.")

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, cast
 
 from ripcord.api import wording
 from ripcord.api.times import parse_time as parse_time  # re-exported for the CLI modules
+from ripcord.cli import gates
 
 Obj = Mapping[str, Any]
 
@@ -194,7 +195,7 @@ def steps_line(release: Obj) -> str:
         last = "promote ◀"
     elif ro and ro.get("state") == "Watching":
         last = "watch ◀"
-    return " › ".join(parts + [last])
+    return gates.steps_line(release, parts + [last])  # with the gate, mirror, pause steps and approval
 
 
 def spec_weights(release: Obj) -> list[int]:
@@ -202,7 +203,7 @@ def spec_weights(release: Obj) -> list[int]:
     spec = dig(release, "spec", default={})
     steps = spec.get("steps")
     if steps:
-        ws = [int(w) for w in steps]
+        ws = [int(w) for w in steps if not isinstance(w, str) or w.isdigit()]  # pause steps hold, weigh nothing
     elif spec.get("stepWeight"):
         sw, top = int(spec["stepWeight"]), int(spec.get("maxWeight") or 50)
         ws = list(range(sw, top + 1, sw)) or [top]
@@ -246,6 +247,7 @@ def release_view(release: Obj, deployments: Sequence[WorkloadPods], now: dt.date
             out.append(f"Reason:      {reason_text(ro['reason'], release)}")
         if st.get("watchUntil"):
             out.append(f"Watch until: {stamp(parse_time(st['watchUntil']))}")
+        out.extend(gates.view_lines(release))
     elif st.get("lastOutcome"):
         last = (st.get("history") or [{}])[0]
         _, _, why = rollout_state(release, last)
@@ -341,6 +343,8 @@ def rollout_state(release: Obj, entry: Obj) -> tuple[str, str, str]:
             return "Holding", " (held: no verdict)", reason or f"NoVerdict: {why}"
         if ro.get("paused") or dig(release, "spec", "paused"):
             return "Paused", " (paused)", reason
+        if (held := gates.live_state(release)) is not None:
+            return held[0], held[1], reason
         state = str(ro.get("state") or "Progressing")
         note = {"Promoting": " (promoting)", "Watching": " (watching)", "RollingBack": " (rolling back)"}.get(
             state, " (running)")

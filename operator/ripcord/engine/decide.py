@@ -20,6 +20,12 @@ Transition table (``status.rollout.state``; "rest" means no rollout)::
   rest          template hash != stable, != stalled          Progressing   history: Progressing, Event
   rest          template hash == stalled hash                rest          Stalled=True (stays rolled back)
   rest          retry request                                rest          stalled hash cleared
+  Progressing   canary ready, weight 0: confirm-rollout,     Progressing   first weight (gating.py: gate, hooks,
+                gate, pre-rollout, mirror phase, pause step,               mirror phase and pauses in the status;
+                confirm-traffic-increase all through                        each holds until it is through)
+  Progressing   a gate round failed (gate.failures in a row) RollingBack   reason Gate (request and response), weight 0
+  Progressing   pre-rollout or load-test hook failed         RollingBack   reason Webhook (after its retries)
+  in flight     a rollback hook answered 2xx                 RollingBack   reason Webhook
   Progressing   canary ready and data plane at the weight    Progressing   settledAt (step clock starts)
   Progressing   a canary container restarted in the step     Progressing   the step starts over
   Progressing   pod-health gate breached                     RollingBack   reason PodHealth
@@ -31,6 +37,8 @@ Transition table (``status.rollout.state``; "rest" means no rollout)::
   Progressing   template changed, refused by the API server  Progressing   held, InvalidSpec (nothing superseded)
   Progressing   step time and a verdict taken at this step,  Progressing   next step's weight
                 no Fail/Unavailable, canary healthy, not paused
+  Progressing   step passed, a pause step or approval or a   Progressing   held: Paused, AwaitingApproval, Waiting
+                confirm hook holds it
   Progressing   last step, every metric Pass (or promote)    Promoting     canary scaled to full size
   Progressing   no verdict by maxDuration                    Progressing   held: NoVerdict, never promotes
   Promoting     canary at full size                          Watching      stable <-> canary swap, all traffic
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 from ripcord.api.conditions import holds, set_condition
 from ripcord.contract import ADOPT_ANNOTATION
+from ripcord.engine import gating
 from ripcord.engine.context import HISTORY_LIMIT, TIMELINE_LIMIT, Decision
 from ripcord.engine.observed import Observed
 from ripcord.engine.plan import Deletion, Plan
@@ -75,6 +84,7 @@ def decide(obs: Observed) -> Plan:
     _clear_invalid(d)
     handle_requests(d, spec)
     guard_route(d, spec)
+    gating.fold(d, spec)
 
     if st.stable is None:
         first_release(d, spec)
@@ -83,6 +93,7 @@ def decide(obs: Observed) -> Plan:
     else:
         step_rollout(d, spec)
 
+    gating.after(d, spec)
     summarise(d, spec)
     st.observed_generation = obs.generation
     scale_down = adopt_scale_down(st, spec, obs)

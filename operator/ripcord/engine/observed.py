@@ -12,6 +12,7 @@ from typing import Any, Literal, Mapping, Optional
 import re
 
 from ripcord.api.models import MetricResult, ReleaseSpec, ReleaseStatus
+from ripcord.engine.calls import GateRound, HookReply
 from ripcord.contract import ACTIONS
 
 Action = Literal["promote", "abort", "pause", "resume", "retry", "drill"]
@@ -140,6 +141,9 @@ class Observed:
     collisions: tuple[Collision, ...] = ()
     route: Optional[RouteView] = None  # traffic.routeRef (a route that cannot be used is a spec_error)
     delivered: frozenset[str] = frozenset()  # outbox keys delivered since the status was read
+    gate: Optional[GateRound] = None  # the pre-traffic gate's round, if one was due
+    hooks: tuple[HookReply, ...] = ()  # gating webhook calls that were due
+    effective_mirror: Optional[float] = None  # percent of live requests the data plane mirrors to the canary
 
     def slot(self, name: str) -> SlotView:
         return self.slots.get(name) or SlotView(slot=name)

@@ -14,6 +14,10 @@ from typing import Any, Mapping, Optional
 
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
 from ripcord.contract import TrafficIntent, deployment_name
+from ripcord.engine.calls import GateRead, HookRead
+from ripcord.engine.gate import gate_read
+from ripcord.engine.hooks import hook_reads
+from ripcord.engine import pretraffic
 from ripcord.engine.timefmt import parse_iso
 from ripcord.engine.world import traffic_intent
 
@@ -40,6 +44,7 @@ class AnalysisRead:
     weight: float
     judge_state: Optional[Mapping[str, Any]]
     failed_checks: int
+    mirror: Optional[bool] = None  # a mirroring Release: True in the mirror phase, False after; None: no mirror
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +56,8 @@ class ReadPlan:
     traffic: Optional[TrafficIntent] = None  # read the data plane's effective weight for this intent
     health: Optional[HealthRead] = None
     analysis: Optional[AnalysisRead] = None
+    gate: Optional[GateRead] = None  # a round of the pre-traffic gate is due
+    hooks: tuple[HookRead, ...] = ()  # gating webhook calls due now
 
 
 def plan_reads(status: ReleaseStatus, spec: Optional[ReleaseSpec], now: dt.datetime, name: str) -> ReadPlan:
@@ -74,6 +81,8 @@ def plan_reads(status: ReleaseStatus, spec: Optional[ReleaseSpec], now: dt.datet
         traffic=traffic_intent(status) if ro is not None else None,
         health=_health(status),
         analysis=_analysis(status, spec, now, name),
+        gate=gate_read(status, spec, now, name),
+        hooks=hook_reads(status, spec, now, name),
     )
 
 
@@ -123,6 +132,8 @@ def _span_end(status: ReleaseStatus, spec: ReleaseSpec, served: float) -> float:
     assert ro is not None
     if ro.state == "Watching" and status.watch_until:
         return parse_iso(status.watch_until).timestamp()
+    if ro.mirror is not None:  # the mirror phase, judged on mirrored requests at weight 0
+        return served + pretraffic.mirror_seconds(spec)
     return served + parse_duration(spec.analysis.step_duration)
 
 
@@ -144,4 +155,6 @@ def _analysis(status: ReleaseStatus, spec: ReleaseSpec, now: dt.datetime, name: 
     return AnalysisRead(canary=canary.deployment or deployment_name(name, canary.slot),
                         stable=stable.deployment or deployment_name(name, stable.slot),
                         since=an.last_sample_at, until=until, step=ro.step, weight=float(ro.weight),
-                        judge_state=an.judge_state, failed_checks=an.failed_checks)
+                        judge_state=an.judge_state, failed_checks=an.failed_checks,
+                        mirror=None if spec.traffic.mirror is None else
+                        (ro.state == "Progressing" and ro.mirror is not None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ripcord.api.models import ReleaseSpec, RollbackReason
 from ripcord.engine import drill
 from ripcord.engine.context import Decision
+from ripcord.engine.holds import end_pause
 from ripcord.engine.rollback import start_rollback
 from ripcord.engine.timefmt import iso
 
@@ -50,7 +51,8 @@ def handle_requests(d: Decision, spec: ReleaseSpec) -> None:
             ro.paused = True
             d.timeline("Paused", "paused by request", ro.weight)
             d.event("Paused", f"rollout {ro.id} paused at {ro.weight}%")
-        elif action == "resume" and ro.paused:
+        elif action == "resume" and (ro.paused or ro.pause is not None):
             ro.paused = False
+            end_pause(d, "resumed by request")  # a pause step ends too
             d.timeline("Resumed", "resumed by request", ro.weight)
             d.event("Resumed", f"rollout {ro.id} resumed")

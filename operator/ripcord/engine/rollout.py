@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Optional
 
 from ripcord.api.models import AnalysisStatus, ReleaseSpec, RollbackReason, parse_duration
+from ripcord.engine import holds, pretraffic
 from ripcord.engine.context import Decision
 from ripcord.engine.drill import drill_step
 from ripcord.engine.observed import AnalysisResult
@@ -122,18 +123,22 @@ def progress(d: Decision, spec: ReleaseSpec) -> None:
     ro.effective_weight = rounded(obs.effective_weight)
     unhealthy = canary_unhealthy(d)
 
-    if ro.promote_requested and unhealthy is None:
+    if ro.promote_requested and unhealthy is None and pretraffic.checked(d, spec) \
+            and holds.promotion_confirmed(d, spec):
         start_promotion(d, spec, "promotion asked by request")
         return
 
-    # Step 0 starts at weight 0 until the canary's pods are up; then the first weight.
-    if ro.weight == 0 and ro.step == 0:
-        if canary_ready >= provider.canary_replicas(spec, weights[0]) and not paused(d, spec) and unhealthy is None:
+    # Step 0 starts at weight 0 until the canary's pods are up and through the pre-traffic checks
+    # (engine/pretraffic.py: gate, hooks, mirror phase, pause); then the first weight.
+    if ro.weight == 0 and ro.step == 0 and ro.mirror is None:
+        if pretraffic.scaled_up(d, spec) and canary_ready >= provider.canary_replicas(spec, weights[0]) \
+                and not paused(d, spec) and unhealthy is None and pretraffic.cleared_for_traffic(d, spec):
             set_step(d, 0, weights[0])
         return
 
     if ro.settled_at is None:
-        if provider.settled(spec, ro.weight, obs.effective_weight, canary_ready):
+        if provider.settled(spec, ro.weight, obs.effective_weight, canary_ready) \
+                and (ro.mirror is None or pretraffic.mirror_served(d)):
             ro.settled_at = iso(d.now)
             st.analysis = st.analysis or AnalysisStatus()
             start = d.now.timestamp()
@@ -170,16 +175,21 @@ def progress(d: Decision, spec: ReleaseSpec) -> None:
     verdict = st.analysis.verdict if st.analysis else None
     analysed_this_step = st.analysis is not None and st.analysis.step == ro.step and verdict is not None
     last = ro.step >= len(weights) - 1
-    if elapsed < parse_duration(spec.analysis.step_duration) or not analysed_this_step:
+    step_s = pretraffic.mirror_seconds(spec) if ro.mirror is not None else parse_duration(spec.analysis.step_duration)
+    if elapsed < step_s or not analysed_this_step:
         return
     if verdict in ("Fail", "Unavailable") or unhealthy is not None:
         return
+    if ro.mirror is not None:
+        pretraffic.end_mirror(d, spec)
+        return
     if not last:
-        if not paused(d, spec):
+        if not paused(d, spec) and not holds.held_before_step(d, spec, ro.step + 1):
             set_step(d, ro.step + 1, weights[ro.step + 1])
         return
     if verdict == "Pass" and not paused(d, spec):
-        start_promotion(d, spec, _basis(spec))
+        if not holds.held_before_promotion(d, spec):
+            start_promotion(d, spec, _basis(spec))
         return
     started = parse_iso(ro.started_at)
     if not ro.held and (d.now - started).total_seconds() > parse_duration(spec.analysis.max_duration):
@@ -247,7 +257,10 @@ def fold_analysis(d: Decision, spec: ReleaseSpec, result: AnalysisResult) -> boo
     an.last_sample_at = result.until if result.until is not None else d.now.timestamp()
     if result.verdict == "Fail":
         failing = result.failing or next((m for m in result.metrics if m.verdict == "Fail"), None)
-        start_rollback(d, spec, metric_reason(failing, spec, ro.weight, d.now, ro.state == "Watching"))
+        reason = metric_reason(failing, spec, ro.weight, d.now, ro.state == "Watching")
+        if ro.mirror is not None:
+            reason.message += f" on {ro.mirror}% mirrored requests (weight 0)"
+        start_rollback(d, spec, reason)
         return True
     return False
 

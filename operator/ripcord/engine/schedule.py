@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Iterable, Optional
 
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
+from ripcord.engine import gating
 from ripcord.engine.observed import Observed
 from ripcord.engine.reads import analysis_due_at
 from ripcord.engine.timefmt import parse_iso
@@ -31,6 +32,8 @@ def next_due(status: ReleaseStatus, spec: Optional[ReleaseSpec], obs: Observed) 
     if status.outbox:
         times.append(now + dt.timedelta(seconds=OUTBOX_RETRY_S))
     ro = status.rollout
+    if spec is not None:
+        times.extend(gating.times(status, spec, now))  # gate rounds, webhook calls (post-rollout ones at rest too)
     if spec is None or ro is None:
         return min(times) if times else None
     times.append(now + dt.timedelta(seconds=ROLLOUT_HEARTBEAT_S))

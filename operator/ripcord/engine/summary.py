@@ -10,6 +10,7 @@ from ripcord.api import wording
 from ripcord.api.conditions import set_condition
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, parse_duration
 from ripcord.contract import deployment_name
+from ripcord.engine import gating
 from ripcord.engine.context import Decision
 from ripcord.engine.rollout import canary_unhealthy, paused
 from ripcord.engine.scaling import stable_size
@@ -64,6 +65,8 @@ def summarise(d: Decision, spec: ReleaseSpec) -> None:
                 phase, reason = "Progressing", "Progressing"
             msg = f"rollout {ro.id}: step {ro.step + 1}/{len(spec.weights())}, canary {st.canary.version if st.canary else '?'} at " \
                   f"{ro.weight}% (effective {short(obs.effective_weight)}%)"
+            if phase == "Progressing" and (gated := gating.summary(d, spec)) is not None:
+                phase, reason, msg = gated  # a gate, a hook, a pause step or the approval holds it
         else:
             phase = reason = ro.state
             msg = f"rollout {ro.id}: {ro.state}" + (f" ({ro.reason.message})" if ro.reason else "")

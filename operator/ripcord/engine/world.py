@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional
 
 from ripcord.api.models import ReleaseSpec, ReleaseStatus, Workload
 from ripcord.contract import SLOTS, SlotIntent, TrafficIntent
+from ripcord.engine.hooks import confirmed_rollout
 from ripcord.engine.observed import Observed
 from ripcord.engine.scaling import canary_size, stable_size
 
@@ -27,6 +28,8 @@ def slot_intents(st: ReleaseStatus, spec: ReleaseSpec, obs: Observed) -> list[Sl
             n = stable_size(spec, obs, st.stable.slot)
         elif ro.state == "RollingBack":
             n = obs.slot(st.canary.slot).replicas
+        elif ro.weight == 0 and ro.step == 0 and ro.mirror is None and not confirmed_rollout(st, spec):
+            n = 0  # confirm-rollout hooks have not said yes: the canary is not scaled up yet (never once it serves)
         else:
             n = canary_size(spec, obs, st.stable.slot, max(ro.weight, spec.weights()[0]))
         template = spec.template if obs.desired_hash == st.canary.template_hash else None
@@ -58,8 +61,9 @@ def traffic_intent(st: ReleaseStatus) -> Optional[TrafficIntent]:
         return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.previous.slot, weight=0)
     if ro is None or st.canary is None or ro.state == "Watching":
         return TrafficIntent(stable_slot=st.stable.slot, canary_slot=None, weight=0)
+    mirror = ro.mirror if ro.state == "Progressing" and ro.mirror else 0
     return TrafficIntent(stable_slot=st.stable.slot, canary_slot=st.canary.slot, weight=ro.weight,
-                         testers=ro.state in ("Progressing", "Promoting"))
+                         testers=ro.state in ("Progressing", "Promoting"), mirror=mirror)
 
 
 def adopt_scale_down(st: ReleaseStatus, spec: ReleaseSpec, obs: Observed) -> Optional[str]:

@@ -101,7 +101,7 @@ class Runtime:
 
 
 def build(api: Any, settings: Settings, *, analyzer: Any = None, check_spec: Optional[SpecCheck] = None,
-          notifier: Any = None, metrics: Any = None, fence: Fence = always_leading) -> Runtime:
+          notifier: Any = None, metrics: Any = None, fence: Fence = always_leading, prober: Any = None) -> Runtime:
     stores = Stores()
     scheduler_ref: list[Scheduler] = []
 
@@ -113,7 +113,7 @@ def build(api: Any, settings: Settings, *, analyzer: Any = None, check_spec: Opt
     discovery = Discovery(api)
     discovery.refresh()  # once at start: the watches are chosen by what the server serves
     observer = Observer(api, stores, hasher=tracker, checker=TemplateChecker(api), analyzer=analyzer,
-                        check_spec=check_spec, versions=discovery.cached)
+                        check_spec=check_spec, versions=discovery.cached, prober=prober)
     reconciler = Reconciler(observer, Actuator(api, stores, fence=fence, versions=discovery.cached), stores,
                             notifier=notifier, metrics=metrics, wake=wake)
     scheduler = Scheduler(reconciler.reconcile, workers=settings.workers, resync_s=settings.resync_s,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from ripcord.api.models import ReleaseSpec, ServicePort
-from ripcord.contract import (ROUTE_GROUP, ROUTE_VERSION, SLOTS, TrafficIntent, app_service_name, port_route_name,
+from ripcord.contract import (RELEASE_LABEL, ROUTE_GROUP, ROUTE_VERSION, SLOTS, TrafficIntent, app_service_name, port_route_name,
                               release_labels, slot_selector, slot_service_name)
 from ripcord.traffic import userroute
 from ripcord.traffic.base import service_ports, slot_service
@@ -69,7 +69,13 @@ class GatewayApiProvider:
             weights[intent.canary_slot] = intent.weight
         backends = [{"kind": "Service", "name": slot_service_name(release, s), "port": port.port,
                      "weight": weights.get(s, 0)} for s in SLOTS]
-        main: dict[str, Any] = {"backendRefs": backends}
+        # filters always written (empty: none), so a mirror filter goes away when the mirror phase ends
+        main: dict[str, Any] = {"backendRefs": backends, "filters": []}
+        if intent.mirror > 0 and intent.canary_slot:
+            main["filters"] = [{"type": "RequestMirror", "requestMirror": {
+                "backendRef": {"kind": "Service", "name": slot_service_name(release, intent.canary_slot),
+                               "port": port.port},
+                "percent": intent.mirror}}]
         if spec.traffic.matches:
             main["matches"] = [gateway_match(m) for m in spec.traffic.matches]
         rules = [main]
@@ -101,6 +107,25 @@ class GatewayApiProvider:
         routes = [self.route(release, namespace, spec, intent, p, i == 0) for i, p in enumerate(routed_ports(spec))]
         return [app, *slots, *routes]
 
+    def effective_mirror(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
+        """Percent of requests the accepted route mirrors to the canary's Service (0: none); None until accepted.
+
+        The mirror is on the route of the first routed port (``fetched`` as for :meth:`effective_weight`)."""
+        routes = fetched.get("routes")
+        if routes is None:
+            routes = [fetched["route"]] if fetched.get("route") else []
+        route = routes[0] if routes else None
+        if not route or not userroute.accepted(route) or not intent.canary_slot:
+            return None
+        release = route["metadata"].get("labels", {}).get(RELEASE_LABEL) or route["metadata"]["name"]
+        canary = slot_service_name(release, intent.canary_slot)
+        for rule in route.get("spec", {}).get("rules") or []:
+            for f in rule.get("filters") or []:
+                mirror = f.get("requestMirror") or {}
+                if f.get("type") == "RequestMirror" and (mirror.get("backendRef") or {}).get("name") == canary:
+                    return float(mirror.get("percent", 100))
+        return 0.0
+
     def effective_weight(self, intent: TrafficIntent, fetched: Mapping[str, Any]) -> Optional[float]:
         """``fetched``: {"routes": the generated HTTPRoutes} (or {"route": one}), or, for the user's
         route, {"user_route": it, "rule": index, "release": name}. None until every route is accepted."""
@@ -125,7 +150,7 @@ class GatewayApiProvider:
         rules = route.get("spec", {}).get("rules") or []
         if not rules:
             return None
-        release = route["metadata"].get("labels", {}).get("ripcord.dev/release") or route["metadata"]["name"]
+        release = route["metadata"].get("labels", {}).get(RELEASE_LABEL) or route["metadata"]["name"]
         canary_name = slot_service_name(release, intent.canary_slot) if intent.canary_slot else None
         total = canary = 0
         for ref in rules[-1].get("backendRefs") or []:
@@ -136,3 +161,4 @@ class GatewayApiProvider:
         if total == 0:
             return None
         return 100.0 * canary / total
+

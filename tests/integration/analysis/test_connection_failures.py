@@ -21,6 +21,7 @@ from typing import Any, Optional
 import pytest
 
 from ripcord.api.models import parse_duration
+from sandbox.gateway.client import summarize
 from tests.integration.analysis.conftest import (Load, Stopwatch, entry, metric, parse_time, rollout_id,
                                                  wait_status)
 from sandbox.gateway.client import summarize

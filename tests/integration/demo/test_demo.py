@@ -1,5 +1,7 @@
 """`python -m demo --ci` on the sandbox: 2.0.0 is rolled back, 2.0.1 promoted, the last line is the JSON.
 
+The third run, with the pre-traffic gate, must stop 2.0.0 before any user request reaches it.
+
 The shortened demo runs as a subprocess (as `make demo-ci` does) in its own namespace, with
 a timeout. Outcomes are asserted, timings are not (they are figures, printed by the demo).
 """
@@ -47,9 +49,14 @@ def test_ci_demo_rolls_back_2_0_0_and_promotes_2_0_1(sandbox: Any, kube: Any, tm
     lines = stdout.strip().splitlines()
     report = f"exit {proc.returncode}\n--- stdout ---\n{stdout[-6000:]}\n--- stderr ---\n{stderr[-3000:]}"
     assert proc.returncode == 0, report
-    assert "Outcomes: 2.0.0 RolledBack, 2.0.1 Promoted" in stdout, report
+    assert "Outcomes: 2.0.0 RolledBack, 2.0.1 Promoted; with the gate: 2.0.0 RolledBack, 2.0.1 Promoted" in stdout, \
+        report
     summary = json.loads(lines[-1])
     assert tuple(summary) == SUMMARY_KEYS, report
+    assert summary["gated_failed_fraction"] == 0.0, f"with the gate no user request failed: {summary}"
+    assert summary["gated_detect_s"] is not None, "the gate's decision is timed from the canary's Ready"
+    assert "Ripcord + gate" in stdout and "back before any user request reached it (pre-traffic gate): GET /" \
+        in stdout, report
     assert summary["promoted_version"] == "2.0.1" and summary["provider"] == "gateway-api"
     assert "| Time (UTC)" in stdout and "🔴 DETECTED" in stdout
     chart = tmp_path / "demo-gateway-api.png"

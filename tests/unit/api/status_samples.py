@@ -21,7 +21,8 @@ _STATUS: dict[str, Any] = {
     "canary": {"slot": "b", "deployment": "web-b", "version": "2.0.0", "templateHash": "bbbbbbbbbbbb"},
     "rollout": {"id": 2, "state": "Progressing", "step": 0, "weight": 20, "stepStartedAt": "2026-06-01T11:59:00Z",
                 "startedAt": "2026-06-01T11:59:00Z", "paused": False, "held": False, "promoteRequested": False,
-                "drill": False, "restartsAtStep": {}},
+                "drill": False, "restartsAtStep": {}, "mirrorDone": False, "pausesDone": [],
+                "awaitingApproval": False},
     "weight": 20,
     "lastOutcome": "Promoted",
     "analysis": {"at": "2026-06-01T11:59:30Z", "verdict": "Inconclusive", "step": 0,
@@ -40,6 +41,7 @@ _STATUS: dict[str, Any] = {
     "nextRolloutId": 3,
     "outbox": [],
     "nextOutboxSeq": 1,
+    "webhooks": [],
 }
 
 

@@ -70,10 +70,17 @@ def test_printer_columns_point_at_declared_fields(schema: dict[str, Any]) -> Non
         assert path in declared, f"printer column {column['name']} reads {path}, which the schema prunes"
 
 
+INT_OR_STRING = [{"type": "integer"}, {"type": "string"}]
+
+
 def test_schema_is_structural(schema: dict[str, Any]) -> None:
     for path, node in nodes(schema):
-        assert "type" in node or node.get("x-kubernetes-preserve-unknown-fields") \
-            or node.get("x-kubernetes-int-or-string"), f"{path or '/'} has no type"
+        if node.get("x-kubernetes-int-or-string"):
+            # Kubernetes' one exception: no type, and anyOf exactly integer|string (value checks outside it)
+            assert "type" not in node and node.get("anyOf") == INT_OR_STRING, path
+            node = {k: v for k, v in node.items() if k != "anyOf"}
+        else:
+            assert "type" in node or node.get("x-kubernetes-preserve-unknown-fields"), f"{path or '/'} has no type"
         for banned in ("$ref", "$defs", "anyOf", "oneOf", "allOf", "not", "const", "title"):
             assert banned not in node, f"{path}: {banned} is not allowed in a structural schema"
         if node.get("type") == "array":
@@ -195,14 +202,17 @@ def test_int_or_string_fields_are_declared_so(schema: dict[str, Any]) -> None:
     spec = schema["properties"]["spec"]["properties"]
     assert spec["traffic"]["properties"]["routeRef"]["properties"]["rule"]["x-kubernetes-int-or-string"] is True
     budget = spec["disruptionBudgets"]["properties"]["stable"]["properties"]
-    assert budget["maxUnavailable"] == {"x-kubernetes-int-or-string": True}
+    assert budget["maxUnavailable"] == {"x-kubernetes-int-or-string": True, "maxLength": 4,
+                                        "anyOf": [{"type": "integer"}, {"type": "string"}]}
     assert spec["autoscaling"]["required"] == ["minReplicas", "maxReplicas"]
 
 
 def test_schema_validates_ranges_and_durations(schema: dict[str, Any]) -> None:
     spec = schema["properties"]["spec"]["properties"]
     assert (spec["replicas"]["minimum"], spec["replicas"]["maximum"]) == (1, 1000)
-    assert spec["steps"]["items"]["type"] == "integer"
+    steps = spec["steps"]["items"]  # a weight or a pause: int-or-string, each checked by its own rule
+    assert steps["x-kubernetes-int-or-string"] is True and (steps["minimum"], steps["maximum"]) == (1, 100)
+    assert steps["pattern"].startswith("^pause")
     assert spec["analysis"]["properties"]["interval"]["pattern"].startswith("^")
     alpha = spec["analysis"]["properties"]["judge"]["properties"]["alpha"]
     assert alpha["exclusiveMinimum"] is True and alpha["minimum"] == 0

@@ -134,3 +134,23 @@ def test_report_names_the_canary_backend_and_tables_its_failures() -> None:
     line = next(x for x in figures_table(r_fig, b_fig).splitlines() if "backend" in x)
     assert [c.strip() for c in line.strip("|").split("|")] == \
         ["failed on 2.0.0's backend, answered or not", "20", "-"]
+
+
+def test_the_gated_run_is_timed_from_the_canary_ready_and_joins_the_summary() -> None:
+    from demo.figures import gated_goals, ready_to_decision_s
+    entry = {"timeline": [{"event": "Started", "at": "2026-01-29T14:30:00.00Z"},
+                          {"event": "GateStarted", "at": "2026-01-29T14:30:04.10Z"},
+                          {"event": "RollingBack", "at": "2026-01-29T14:30:04.60Z"}],
+             "reason": {"kind": "Gate", "at": "2026-01-29T14:30:04.60Z"}}
+    assert ready_to_decision_s(entry) == pytest.approx(0.5)
+    assert ready_to_decision_s({"timeline": [], "reason": {"at": "2026-01-29T14:30:04.60Z"}}) is None
+    clean = run_figures([row(T0 + i, v1_0_0=50) for i in range(30)], Window(T0, T0 + 30), stable="1.0.0",
+                        faulty="2.0.0", detected_at=T0 + 4.6)
+    bad = run_figures([row(T0 + i, v2_0_0=50) for i in range(30)], Window(T0, T0 + 30), stable="1.0.0",
+                      faulty="2.0.0", detected_at=T0 + 47.0)
+    out = summary_json(clean, bad, promoted_version="2.0.1", provider="gateway-api", gated=clean,
+                       gated_detect_s=0.54)
+    assert tuple(out) == SUMMARY_KEYS and out["gated_failed_fraction"] == 0.0 and out["gated_detect_s"] == 0.54
+    assert clean.detect_s is None, "no user request reached the faulty version: nothing to count from"
+    assert [g.met for g in gated_goals(clean, 0.54)] == [True, True]
+    assert [g.met for g in gated_goals(bad, 4.0)] == [False, False]

@@ -79,3 +79,11 @@ def test_asked_weights_are_steps_from_the_origin() -> None:
     got = asked_weights(ROLLED_BACK, origin)
     assert [w for _, w in got] == [0, 5, 5, 0, 0]
     assert [x for x, _ in got] == pytest.approx([0.0, 3.5, 4.75, 7.25, 8.9])
+
+
+def test_a_gate_rollback_says_no_user_request_reached_the_version() -> None:
+    from demo.timeline import rollback_text
+    text = rollback_text("2.0.0", {"kind": "Gate", "metric": "GET /health", "value": 500.0, "bound": "2xx",
+                                   "message": "pre-traffic gate: GET /health answered 500 in 3 ms (expected 2xx)"})
+    assert text == ("Ripcord rolls 2.0.0 back before any user request reached it (pre-traffic gate): "
+                    "GET /health answered 500 in 3 ms (expected 2xx)")

@@ -15,14 +15,16 @@ import dataclasses
 import datetime as dt
 from typing import Any, Callable, Optional
 
-from ripcord.api.models import OutboxItem, ReleaseSpec, ReleaseStatus
+from ripcord.api.models import MetricResult, OutboxItem, ReleaseSpec, ReleaseStatus
 from ripcord.api.template import template_hash
+from ripcord.api.models import GateRequest
 from ripcord.contract import TrafficIntent
+from ripcord.engine.calls import GateRead, GateRound, HookRead, HookReply, Reply
 from ripcord.engine.decide import decide
 from ripcord.engine.observed import (AdoptView, AnalysisResult, HealthBreach, HealthView, Observed, Preflight, Request,
                                      RouteView, SlotView)
 from ripcord.engine.plan import Plan
-from ripcord.engine.reads import plan_reads
+from ripcord.engine.reads import AnalysisRead, plan_reads
 from ripcord.traffic import userroute
 
 T0 = dt.datetime(2026, 1, 29, 14, 30, tzinfo=dt.timezone.utc)
@@ -102,6 +104,14 @@ class World:
     first_seq: dict[int, int] = dataclasses.field(default_factory=dict)  # id(plan) -> its first outbox key
     user_rule: Optional[list[dict[str, Any]]] = None  # traffic.routeRef: the rule's backendRefs in the user's route
     user_route_generation: int = 1
+    # The pre-traffic gate and gating webhooks (engine/calls.py): how the canary's Service and each webhook
+    # answer (None: no answer, as from an operator that cannot reach them), and every call made, in order.
+    gate_reply: Optional[Callable[["World", GateRequest], Reply]] = None
+    hook_reply: Optional[Callable[["World", HookRead], Reply]] = None
+    gate_rounds: list[GateRead] = dataclasses.field(default_factory=list)
+    hook_calls: list[HookRead] = dataclasses.field(default_factory=list)
+    route_mirror: int = 0  # gateway-api: percent the route mirrors to the canary
+    analysis_reads: list[AnalysisRead] = dataclasses.field(default_factory=list)
 
     # ------------------------------------------------------------ what the edge observes
 
@@ -135,6 +145,7 @@ class World:
         reads = plan_reads(self.status, spec, self.now, "demo")
         res = None
         if reads.analysis is not None and self.analysis is not None:
+            self.analysis_reads.append(reads.analysis)
             res = self.analysis(self)
             if res is not None and res.until is None:
                 res = dataclasses.replace(res, until=reads.analysis.until)  # the edge judges up to that instant
@@ -143,6 +154,18 @@ class World:
         new = reads.new_template_unless is not None and desired is not None and desired not in reads.new_template_unless
         health = HealthView(breach=self.breach, restarts=self.restarts, not_ready=self.not_ready) \
             if reads.health is not None else HealthView()
+        gate = None
+        if reads.gate is not None:
+            self.gate_rounds.append(reads.gate)
+            gate = GateRound(reads.gate.rollout_id, reads.gate.round,
+                             tuple(self.gate_reply(self, r) if self.gate_reply else Reply(error="unreachable")
+                                   for r in reads.gate.requests))
+        self.hook_calls += reads.hooks
+        hooks = tuple(HookReply(h.rollout_id, h.name, h.key,
+                                self.hook_reply(self, h) if self.hook_reply else Reply(error="unreachable"))
+                      for h in reads.hooks)
+        mirror = float(self.route_mirror) if reads.traffic is not None and reads.traffic.mirror \
+            and self.route is not None else None
         return Observed(name="demo", namespace="ns", now=self.now, generation=self.generation, status=self.status,
                         spec=spec, spec_error=self.spec_error, desired_hash=desired,
                         template_error=self.template_error if new else None,
@@ -151,7 +174,8 @@ class World:
                         health=health, analysis=res, requests=dict(self.requests),
                         adopt=self.adopt if reads.adopt else None,
                         preflight=self.preflight if new and reads.preflight else None,
-                        delivered=frozenset(i.key for i in self.delivered),
+                        delivered=frozenset(i.key for i in self.delivered), gate=gate, hooks=hooks,
+                        effective_mirror=mirror,
                         route=RouteView(rule=1, refs=tuple(self.user_rule), generation=self.user_route_generation,
                                         resource_version=str(self.user_route_generation))
                         if self.user_rule is not None and spec is not None and spec.traffic.route_ref else None)
@@ -192,6 +216,7 @@ class World:
                         self.user_rule, self.user_route_generation = wanted, self.user_route_generation + 1
             elif self.spec.traffic.provider in ("gateway-api", "istio"):
                 self.route = {t.stable_slot: 100 - t.weight, **({t.canary_slot: t.weight} if t.canary_slot else {})}
+                self.route_mirror = t.mirror if t.canary_slot else 0
             else:
                 self.selector = "all" if t.canary_slot and t.weight > 0 else t.stable_slot
         if plan.adopt_scale_down and self.adopt is not None:
@@ -277,6 +302,11 @@ def inconclusive(world: World) -> AnalysisResult:
 
 def unavailable(world: World) -> AnalysisResult:
     return AnalysisResult(verdict="Unavailable", error="prometheus: timeout after 2s")
+
+
+def failing(world: World) -> AnalysisResult:
+    m = MetricResult(name="error-rate", verdict="Fail", value=1.0, stable_value=0.0, bound="<= 0.02")
+    return AnalysisResult(verdict="Fail", metrics=(m,), failing=m)
 
 
 # ---------------------------------------------------------------- common set-ups

@@ -107,3 +107,15 @@ def test_lua_runs_without_os_io_or_require() -> None:
     script = "return {status = os.time() and 'Healthy' or 'Unknown', message = 'x'}"
     with pytest.raises(Exception):
         argo_lua.health(_any("promoted"), script=script)
+
+
+@pytest.mark.parametrize("reason,want", [("PauseStep", "Suspended"), ("AwaitingApproval", "Suspended"),
+                                         ("AwaitingConfirmation", "Progressing"),
+                                         ("WebhookUnreachable", "Progressing")])
+def test_pause_steps_and_approval_wait_on_a_person(reason: str, want: str) -> None:
+    obj = copy.deepcopy(next(o for label, o in CAPTURED.items() if category(label) == "paused"))
+    for c in obj["status"]["conditions"]:
+        if c["type"] == "Reconciling":
+            c["reason"] = reason
+    assert argo_lua.health(obj).status == want
+    assert kstatus.compute(obj).status == "InProgress", "kstatus: still reconciling, whoever it waits on"

@@ -161,15 +161,17 @@ def test_loads_records_metrics_and_api(apps: dict[str, tuple[str, int]], tmp_pat
 
         metrics = c.metrics()
         assert ('gateway_requests_total{backend_pod="web-bad-abc12-p1",backend_service="web-bad",'
-                'backend_workload="web-bad",code="500",flags="",namespace="demo",route="web"}') in metrics
+                'backend_workload="web-bad",code="500",flags="",mirrored="false",namespace="demo",route="web"}') in metrics
         # no answer from a pod: the Service the request went to, workload and pod "unknown" (as Istio)
         for service, code, flags in (("web-hang", "504", "UT"), ("web-dead", "503", "UF"),
                                      ("web-reset", "503", "UC"), ("web-refuse", "503", "UF")):
             assert (f'gateway_requests_total{{backend_pod="unknown",backend_service="{service}",'
-                    f'backend_workload="unknown",code="{code}",flags="{flags}",namespace="demo",route=""}}') in metrics
+                    f'backend_workload="unknown",code="{code}",flags="{flags}",mirrored="false",namespace="demo",'
+                    f'route=""}}') in metrics
         assert not any("web-hang-abc12" in line or "web-reset-abc12" in line
                        for line in metrics.splitlines() if line.startswith("gateway_requests_total"))
-        assert 'gateway_request_duration_seconds_bucket{backend_service="web-good",backend_workload="web-good",le="0.005",namespace="demo",route="web"}' in metrics
+        assert ('gateway_request_duration_seconds_bucket{backend_service="web-good",backend_workload="web-good",'
+                'le="0.005",mirrored="false",namespace="demo",route="web"}') in metrics
 
         # update in place: the record goes on; delete: the record stays readable
         c.put_load("split", "demo", route="web", rps=10)
@@ -196,3 +198,42 @@ def test_saved_loads_resume_and_append(apps: dict[str, tuple[str, int]], tmp_pat
         assert [ld["name"] for ld in gw.client.loads()] == ["good"]
         rows = gw.client.wait_rows("good", lambda r: len(r) > before + 1, timeout_s=10)
         assert summarize(rows)["by_version"] == {"1.0.0": summarize(rows)["total"]}
+
+
+def test_a_request_mirror_copies_an_exact_share_to_the_canary_and_clients_never_see_it(
+        apps: dict[str, tuple[str, int]], tmp_path: Path) -> None:
+    st = cluster(apps)
+    mirrored = route("web", [("web-good", 100), ("web-bad", 0)])
+    mirrored["spec"]["rules"][0]["filters"] = [{"type": "RequestMirror", "requestMirror": {
+        "backendRef": {"name": "web-bad", "port": 80}, "percent": 25}}]
+    st.reset("httproutes", [mirrored])
+    with LocalGateway(st, tmp_path) as gw:
+        c = gw.client
+        c.put_load("m", "demo", route="web", rps=100, paths=["/health"])
+        rows = c.wait_rows("m", lambda r: summarize(r)["total"] >= 200, timeout_s=15)
+        s = summarize(rows)
+        assert s["failed"] == 0 and s["by_version"] == {"1.0.0": s["total"]}, "the copies' 500s reach no client"
+        info = c.load("m")
+        assert abs(info["mirrored"] - info["sent"] / 4) <= 1, "exactly a quarter, evenly spread"
+        c.delete_load("m")
+        metrics = c.metrics()
+        copies = [line for line in metrics.splitlines()
+                  if line.startswith("gateway_requests_total{") and 'mirrored="true"' in line]
+        assert copies and all('backend_service="web-bad"' in line and 'code="500"' in line for line in copies)
+        answered_by_bad = [line for line in metrics.splitlines() if line.startswith("gateway_requests_total{")
+                           and 'backend_workload="web-bad"' in line and 'mirrored="false"' in line]
+        assert answered_by_bad == [], "no client request went to the canary"
+
+
+def test_the_proxy_reaches_a_service_by_name_and_says_when_no_pod_is_ready(
+        apps: dict[str, tuple[str, int]], tmp_path: Path) -> None:
+    with LocalGateway(cluster(apps), tmp_path) as gw:
+        base = f"http://{HOST}:{gw.port}/proxy/demo"
+        bad = requests.get(f"{base}/web-bad/80/health", timeout=5)
+        assert bad.status_code == 500 and "TypeError" in bad.text and bad.headers["X-App-Version"] == "2.0.0"
+        good = requests.get(f"{base}/web-good/80/api/status?x=1", timeout=5)
+        assert good.status_code == 200 and good.headers["X-App-Version"] == "1.0.0"
+        dead = requests.get(f"{base}/web-dead/80/health", timeout=5)
+        assert dead.status_code == 503 and dead.headers["X-Gateway-Flags"] == "UF"
+        none = requests.get(f"{base}/web-nothing/80/health", timeout=5)
+        assert none.status_code == 503 and none.text == "no such Service demo/web-nothing"

@@ -206,3 +206,26 @@ def test_with_the_users_route_only_services_are_generated() -> None:
     s = ReleaseSpec.model_validate({"version": "1", "workloadRef": {"name": "x"}, "traffic": {
         "provider": "gateway-api", "routeRef": {"name": "public"}}})
     assert [o["kind"] for o in P.objects("demo", "ns", s, TrafficIntent("a", "b", 20))] == ["Service"] * 3
+
+
+def test_the_mirror_phase_writes_a_request_mirror_to_the_canary_and_reads_it_back() -> None:
+    s = spec(mirror={"percent": 10})
+    mirroring = P.route("web", "shop", s, TrafficIntent(stable_slot="a", canary_slot="b", weight=0, mirror=10))
+    [rule] = mirroring["spec"]["rules"]
+    assert rule["filters"] == [{"type": "RequestMirror", "requestMirror": {
+        "backendRef": {"kind": "Service", "name": "web-b", "port": 80}, "percent": 10}}]
+    assert weights(mirroring) == {"web-a": 100, "web-b": 0}, "mirrored copies only: no user request"
+    intent = TrafficIntent(stable_slot="a", canary_slot="b", weight=0, mirror=10)
+    assert P.effective_mirror(intent, {"route": accepted(mirroring)}) == 10.0
+    assert P.effective_mirror(intent, {"route": mirroring}) is None, "not before the route is accepted"
+    after = P.route("web", "shop", s, TrafficIntent(stable_slot="a", canary_slot="b", weight=20))
+    assert after["spec"]["rules"][0]["filters"] == [], "written empty, so the mirror goes when the phase ends"
+    assert P.effective_mirror(intent, {"route": accepted(after)}) == 0.0
+
+
+def test_an_empty_list_we_set_matches_an_absent_one_and_a_leftover_filter_does_not() -> None:
+    from ripcord.actuate.kube import spec_matches
+    wanted = {"rules": [{"backendRefs": [{"name": "web-a", "weight": 100}], "filters": []}]}
+    assert spec_matches({"rules": [{"backendRefs": [{"name": "web-a", "weight": 100}]}]}, wanted)
+    assert not spec_matches({"rules": [{"backendRefs": [{"name": "web-a", "weight": 100}],
+                                        "filters": [{"type": "RequestMirror"}]}]}, wanted)
