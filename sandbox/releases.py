@@ -165,6 +165,15 @@ class Releases:
                         f"a {reason} Event for {name}")
 
 
+def die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the process that started it dies (Linux), so an
+    operator started by a test run that was killed does not run on against the shared sandbox."""
+    import ctypes
+    import signal as _signal
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, _signal.SIGTERM)
+
+
 class OperatorProcess:
     """`ripcord run` as its own process, under the operator's identity (the shipped RBAC)."""
 
@@ -185,7 +194,7 @@ class OperatorProcess:
              *[arg for ns in ([self.namespace] if isinstance(self.namespace, str) else self.namespace)
                for arg in ("--namespace", ns)],
              "--config", str(self.config_path), *self.args],
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=die_with_parent)
         return self
 
     def kill(self) -> None:

@@ -30,6 +30,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from sandbox.gateway.client import GatewayClient, summarize
+from sandbox.releases import die_with_parent
 from tests.integration.ops.conftest import kustomize
 from tests.integration.support import Releases, release_manifest, wait_for
 
@@ -80,7 +81,7 @@ class Replica:
     def start(self) -> "Replica":
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=die_with_parent)
         return self
 
     def signal(self, sig: int) -> None:
