@@ -83,9 +83,16 @@ def release_name_problem(name: str) -> Optional[str]:
 
 def describe(exc: ValidationError) -> list[tuple[str, str]]:
     """(path, message) for each error: ``spec.analysis.metrics[0].name``, pydantic's message without its prefix."""
-    out = []
+    out: list[tuple[str, str]] = []
     for err in exc.errors(include_url=False):
-        path = _path(("spec", *err["loc"]))
+        loc = tuple(err["loc"])
+        if loc and loc[-1] in _UNION_TAGS and err["type"] in ("int_type", "int_parsing", "string_type"):
+            # An integer-or-string field given something else: pydantic reports each branch (…int, …str).
+            path = _path(("spec", *loc[:-1]))
+            if not out or out[-1][0] != path:
+                out.append((path, f"Input should be a whole number or a string, not {_kind(err['input'])}"))
+            continue
+        path = _path(("spec", *loc))
         msg = err["msg"]
         for prefix in ("Value error, ", "Assertion failed, "):
             if msg.startswith(prefix):
@@ -94,6 +101,9 @@ def describe(exc: ValidationError) -> list[tuple[str, str]]:
             msg = "unknown field (" + msg.lower() + ")"
         out.append((path, bounded(msg, 300)))
     return out
+
+
+_UNION_TAGS = ("int", "str")
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -107,7 +117,8 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "a list"}.get(
+    return {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "a list",
+            dict: "an object", type(None): "null"}.get(
         type(value), type(value).__name__)
 
 

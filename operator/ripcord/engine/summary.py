@@ -115,7 +115,8 @@ def _display(d: Decision, spec: ReleaseSpec, phase: str) -> None:
         activity = {"Promoting": f"promoting {version}", "Watching": f"watching {version}",
                     "RollingBack": f"rolling back {version}"}.get(ro.state)
         if activity is None:
-            held = " held" if ro.held else " paused" if phase == "Paused" else ""
+            held = " held" if ro.held else {"Paused": " paused", "AwaitingApproval": " needs approval",
+                                            "Waiting": " waiting on hook"}.get(phase, "")
             unhealthy = " unhealthy" if any(c.type == "CanaryUnhealthy" and c.status == "True"
                                             for c in st.conditions) else ""
             activity = f"{version} at {ro.weight}%{held or unhealthy}"

@@ -40,7 +40,7 @@ def create_raw(api: client.ApiClient, namespace: str, text: str) -> None:
         headers[token["key"]] = token["value"]
     r = api.rest_client.pool_manager.request(
         "POST", f"{cfg.host}/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}", body=text.encode(),
-        headers=headers, timeout=30)
+        headers=headers, timeout=int(__import__("os").environ.get("DEEP_TIMEOUT","30")))
     assert r.status == 201, r.data[:500]
 
 

@@ -60,7 +60,7 @@ def test_a_canary_failing_on_mirrored_requests_is_rolled_back_with_no_user_reque
     status = releases.wait_outcome(name, "RolledBack", timeout=120)
     bad = next(h for h in status["history"] if h["version"] == "2.0.0")
     assert bad["weightReached"] == 0 and bad["reason"]["kind"] == "Metric", bad["reason"]
-    assert bad["reason"]["message"].startswith("gateway-errors = 1 breached <= 0.05")
+    assert bad["reason"]["message"].startswith("gateway-errors = 100% over the step so far, breached <= 5%")
     assert bad["reason"]["message"].endswith("on 50% mirrored requests (weight 0)"), bad["reason"]
     events = [t["event"] for t in bad["timeline"]]
     assert "MirrorStarted" in events and "StepStarted" not in events

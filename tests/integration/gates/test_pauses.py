@@ -34,7 +34,9 @@ def test_a_pause_step_waits_for_resume_a_timed_one_ends_by_itself_and_approval_w
     status = phase(releases, name, "Paused")
     assert status["rollout"]["weight"] == 20 and status["rollout"]["pause"]["afterStep"] == 0
     table = kubectl(sandbox, "get", "releases", "-n", ns, check=True).stdout
-    assert " Paused " in table, table
+    assert "2.0.1 at 20% paused" in table, table
+    wide = kubectl(sandbox, "get", "releases", "-n", ns, "-o", "wide", check=True).stdout
+    assert " Paused " in wide, wide
     shown = ripcord(sandbox, ns, "get", name)
     assert shown.returncode == 0 and "Pause:       after step 1, until resumed" in shown.stdout, shown.stdout
     assert "20% ✓ › pause ◀ › 50% › pause 3s › approval › promote" in shown.stdout, shown.stdout
@@ -47,7 +49,9 @@ def test_a_pause_step_waits_for_resume_a_timed_one_ends_by_itself_and_approval_w
     assert events.count("PauseStarted") == 2 and events.count("PauseEnded") == 2, events
     assert any("its 3s are over" in t["message"] for t in status["history"][0]["timeline"])
     table = kubectl(sandbox, "get", "releases", "-n", ns, check=True).stdout
-    assert " AwaitingApproval " in table, table
+    assert " needs approval" in table, table
+    wide = kubectl(sandbox, "get", "releases", "-n", ns, "-o", "wide", check=True).stdout
+    assert " AwaitingApproval " in wide, wide
     shown = ripcord(sandbox, ns, "get", name)
     assert f"approve with kubectl ripcord promote {name}" in shown.stdout, shown.stdout
 

@@ -1,6 +1,8 @@
 """The Release CRD is generated from the pydantic models and is a valid structural schema."""
 from __future__ import annotations
 
+import json
+
 import pathlib
 import typing
 from typing import Any, Iterator
@@ -95,8 +97,12 @@ def test_schema_is_structural(schema: dict[str, Any]) -> None:
 
 def test_preserved_subtrees_are_small(schema: dict[str, Any]) -> None:
     preserved = sorted(path for path, node in nodes(schema) if node.get("x-kubernetes-preserve-unknown-fields"))
-    assert preserved == [".spec.autoscaling.behavior", ".spec.autoscaling.metrics[]",
-                         ".spec.template"]  # the HPA's own fields, passed to it as written; the template is typed
+    mixed = {".spec.traffic.routeRef.rule", ".spec.steps[]"} | {
+        f".spec.disruptionBudgets.{role}.{bound}" for role in ("stable", "canary")
+        for bound in ("minAvailable", "maxUnavailable")}
+    # The HPA's own fields, passed to it as written; the template, typed by the operator; and the
+    # integer-or-string fields (test_mixed_fields_are_left_to_the_operator).
+    assert set(preserved) == {".spec.autoscaling.behavior", ".spec.autoscaling.metrics[]", ".spec.template"} | mixed
 
 
 def test_conditions_are_a_map_keyed_by_type(schema: dict[str, Any]) -> None:
@@ -198,21 +204,24 @@ def test_schema_enums_agree_with_the_models(schema: dict[str, Any]) -> None:
     assert rollout["state"]["enum"] == ["Progressing", "Promoting", "Watching", "RollingBack"]
 
 
-def test_int_or_string_fields_are_declared_so(schema: dict[str, Any]) -> None:
+def test_mixed_fields_are_left_to_the_operator(schema: dict[str, Any]) -> None:
+    """Integer-or-string fields are not x-kubernetes-int-or-string: one such node makes the API server
+    validate a whole Release with a validator whose cost grows with its depth (a 1,200-level template:
+    34 s to create, against 0.4 s). They keep any value; the operator refuses a bad one by field."""
     spec = schema["properties"]["spec"]["properties"]
-    assert spec["traffic"]["properties"]["routeRef"]["properties"]["rule"]["x-kubernetes-int-or-string"] is True
+    rule = spec["traffic"]["properties"]["routeRef"]["properties"]["rule"]
+    assert rule["x-kubernetes-preserve-unknown-fields"] is True and "anyOf" not in rule
     budget = spec["disruptionBudgets"]["properties"]["stable"]["properties"]
-    assert budget["maxUnavailable"] == {"x-kubernetes-int-or-string": True, "maxLength": 4,
-                                        "anyOf": [{"type": "integer"}, {"type": "string"}]}
+    assert budget["maxUnavailable"] == {"x-kubernetes-preserve-unknown-fields": True}
+    assert spec["steps"]["items"] == {"x-kubernetes-preserve-unknown-fields": True}
+    assert spec["steps"]["maxItems"] == 50
     assert spec["autoscaling"]["required"] == ["minReplicas", "maxReplicas"]
+    assert "x-kubernetes-int-or-string" not in json.dumps(schema)
 
 
 def test_schema_validates_ranges_and_durations(schema: dict[str, Any]) -> None:
     spec = schema["properties"]["spec"]["properties"]
     assert (spec["replicas"]["minimum"], spec["replicas"]["maximum"]) == (1, 1000)
-    steps = spec["steps"]["items"]  # a weight or a pause: int-or-string, each checked by its own rule
-    assert steps["x-kubernetes-int-or-string"] is True and (steps["minimum"], steps["maximum"]) == (1, 100)
-    assert steps["pattern"].startswith("^pause")
     assert spec["analysis"]["properties"]["interval"]["pattern"].startswith("^")
     alpha = spec["analysis"]["properties"]["judge"]["properties"]["alpha"]
     assert alpha["exclusiveMinimum"] is True and alpha["minimum"] == 0

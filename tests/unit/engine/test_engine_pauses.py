@@ -24,6 +24,7 @@ def test_a_pause_step_holds_after_the_step_it_follows_until_resumed() -> None:
     w.run_until(lambda w: w.ro is not None and w.ro.pause is not None, 120)
     assert w.ro.weight == 20 and w.ro.pause.after_step == 0 and w.ro.pause.until is None  # type: ignore[union-attr]
     assert w.status.phase == "Paused" and w.condition("Ready").reason == "PauseStep"  # type: ignore[union-attr]
+    assert w.status.activity == "2.0.0 at 20% paused", "kubectl get's NOW column"
     assert "until resumed (kubectl ripcord resume demo" in (w.status.message or "")
     analysed = w.analyses
     w.run_for(300)
@@ -83,6 +84,7 @@ def test_approval_holds_promotion_until_promote() -> None:
     w = world([20, 50], requireApproval=True)
     w.run_until(lambda w: w.ro is not None and w.ro.awaiting_approval, 200)
     assert w.ro.weight == 50 and w.status.phase == "AwaitingApproval"  # type: ignore[union-attr]
+    assert w.status.activity == "2.0.0 at 50% needs approval", "kubectl get's NOW column"
     assert w.condition("Ready").reason == "AwaitingApproval"  # type: ignore[union-attr]
     assert "kubectl ripcord promote demo" in (w.status.message or "")
     w.run_for(4000)
