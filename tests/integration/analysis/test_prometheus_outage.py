@@ -15,10 +15,11 @@ answers, so every analysis runs into its deadline (1.6 s here: 0.8 x the 2 s int
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any, Callable
 
 import pytest
-from kubernetes import client
+from kubernetes import client, watch
 
 from tests.integration.analysis.conftest import (Load, PrivatePrometheus, Stopwatch, condition, entry, metric,
                                                  parse_time, rollout_id, wait_status)
@@ -135,6 +136,37 @@ def _canary_restarts(core: client.CoreV1Api, namespace: str, name: str, slot: st
     return restarts, ended
 
 
+class _ContainerEnds:
+    """A pod watch in a thread, keeping when each container of the selected pods last ended."""
+
+    def __init__(self, kube: client.ApiClient, namespace: str, selector: str) -> None:
+        self.core, self.namespace, self.selector = client.CoreV1Api(kube), namespace, selector
+        self.seen: set[str] = set()
+        self._watch = watch.Watch()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for event in self._watch.stream(self.core.list_namespaced_pod, self.namespace,
+                                            label_selector=self.selector, timeout_seconds=180, _request_timeout=200):
+                for cs in event["object"].status.container_statuses or []:
+                    term = cs.last_state.terminated if cs.last_state else None
+                    if term is not None and term.finished_at is not None:
+                        self.seen.add(term.finished_at.astimezone(dt.timezone.utc).isoformat())
+        except Exception:  # noqa: BLE001 - the stream closed under it by __exit__
+            if not self._stopped:
+                raise
+
+    def __enter__(self) -> "_ContainerEnds":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stopped = True
+        self._watch.stop()
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("how", OUTAGES)
 def test_a_crash_during_the_outage_still_rolls_back_at_once(
@@ -161,16 +193,16 @@ def test_a_crash_during_the_outage_still_rolls_back_at_once(
     assert during["rollout"]["state"] == "Progressing" and during["weight"] == STEPS[0], during["rollout"]
     stopwatch.mark(f"MetricsUnavailable with Prometheus {how}; canary not crashed yet")
 
-    crashed: list[str] = []
-
     def rolled_back() -> Any:
-        restarts, ended = _canary_restarts(core, namespace, name, slot)
-        crashed.extend(e for e in ended if e not in crashed)
         s = releases.status(name)
         h = next((h for h in s.get("history") or [] if h["id"] == rid), {})
-        return h.get("outcome") == "RolledBack" and s or f"restarts {restarts}, phase {s.get('phase')}"
+        return h.get("outcome") == "RolledBack" and s or f"phase {s.get('phase')}"
 
-    status = wait_for(rolled_back, crash_after_s + 60, "the crashed canary to be rolled back")
+    # Every state the canary's pods go through, from a watch: the crash is seen even if the
+    # rollback deletes the pod before a poll would have found its restart.
+    with _ContainerEnds(kube, namespace, f"ripcord.dev/release={name},ripcord.dev/slot={slot}") as ends:
+        status = wait_for(rolled_back, crash_after_s + 60, "the crashed canary to be rolled back")
+        crashed = wait_for(lambda: sorted(ends.seen), 10, "the canary container's end, from the pod watch")
     stopwatch.mark("rolled back")
     reason = entry(status, rid)["reason"]
     assert reason["kind"] == "PodHealth" and reason["metric"] in ("Restarts", "CrashLoop"), reason
