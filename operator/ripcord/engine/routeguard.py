@@ -47,8 +47,17 @@ def guard_route(d: Decision, spec: ReleaseSpec) -> None:
                     f"{rec.generation} -> {view.generation}); rule {view.rule} still carries Ripcord's weights, "
                     f"so the rollout goes on and the edit is kept")
         st.route = RouteRecord(backends=seen, generation=view.generation, conflict=None)
-    elif rec is None or rec.backends == seen or ro is None or ro.state == "RollingBack":
-        pass  # Ripcord's own write is pending (at rest and while rolling back Ripcord sets the rule)
+    elif rec is None or ro is None or ro.state == "RollingBack":
+        pass  # at rest and while rolling back Ripcord sets the rule, whatever it holds
+    elif rec.backends == seen and view.generation <= rec.generation + 1:
+        # Ripcord's write is pending. It goes on top of the version it was decided on (a
+        # resourceVersion precondition), so once it lands the rule holds Ripcord's weights: the
+        # rule still holding the recorded ones means either nothing landed, or exactly one change
+        # landed and it was someone else's elsewhere in the route (the write is refused, and decided
+        # again on top of that one). Two or more changes with the rule back at the recorded weights
+        # mean Ripcord's write landed and someone put the rule back: a conflict, below.
+        if view.generation != rec.generation:
+            st.route = RouteRecord(backends=rec.backends, generation=view.generation, conflict=None)
     elif rec.conflict is not None and not ro.paused:
         # resumed (`kubectl ripcord resume`, or a new rollout): take the rule back from what it is now
         d.event("RouteTakenBack", f"HTTPRoute {ref.name}: rollout {ro.id} runs again; Ripcord sets rule "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ripcord.engine.decide import decide
 from ripcord.engine.world import traffic_intent
 from tests.unit.engine.sim import World, gateway_spec, installed, passing, spec, start_rollout, user_route_spec
 
@@ -179,3 +180,26 @@ def test_an_edit_elsewhere_in_the_route_is_reported_and_the_rollout_goes_on() ->
     w.tick()
     assert "RouteEdited" in w.events() and not w.ro.paused
     assert w.condition("RouteConflict").status == "False"
+
+
+def test_a_revert_to_the_recorded_weights_after_ripcords_own_write_is_a_conflict() -> None:
+    """Ripcord's write landed and someone put the rule back before Ripcord saw its own write: the
+    rule holds the weights Ripcord recorded, but the route moved twice since. Not "still pending"."""
+    from dataclasses import replace
+    w = user_world()
+    start_rollout(w)
+    w.run_until(lambda w: w.ro is not None and w.ro.weight == 5 and w.ro.settled_at is not None, 60)
+    w.tick()
+    rec = w.status.route
+    assert rec is not None and rec.conflict is None
+    obs = w.observe()
+    assert obs.route is not None and obs.status.rollout is not None
+    # The next weight is decided (10%): Ripcord's write of 90/10 is on its way; the rule as it was recorded.
+    wanting = obs.status.model_copy(update={"rollout": obs.status.rollout.model_copy(update={"weight": 10})})
+    for moved, conflict in ((0, False), (1, False), (2, True)):
+        view = replace(obs.route, generation=rec.generation + moved)
+        plan = decide(replace(obs, status=wanting.model_copy(deep=True), route=view))
+        held = next(c for c in plan.status.conditions if c.type == "RouteConflict").status == "True"
+        assert held is conflict, (moved, plan.status.route)
+        if moved == 1:  # a change elsewhere: the pending write is decided again on top of it
+            assert plan.status.route is not None and plan.status.route.generation == rec.generation + 1
