@@ -24,6 +24,7 @@ class Request:
     namespace: Optional[str]  # None: cluster-scoped, or across all namespaces
     code: int  # the response's HTTP status (0 when the request had none yet)
     at: dt.datetime
+    user_agent: str  # the operator's own client says ripcord/<version>, its Kopf kopf/<version>
 
     @property
     def rule(self) -> tuple[str, str, str]:
@@ -61,4 +62,5 @@ def operator_requests(log: Path, since: Optional[dt.datetime] = None) -> Iterato
                 resource = ref["resource"] + (f"/{ref['subresource']}" if ref.get("subresource") else "")
                 yield Request(group=ref.get("apiGroup", ""), resource=resource, verb=event["verb"],
                               namespace=ref.get("namespace"), code=int((event.get("responseStatus") or {})
-                                                                      .get("code", 0)), at=at)
+                                                                      .get("code", 0)), at=at,
+                              user_agent=str(event.get("userAgent", "")))

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
+from ripcord import labels
 from ripcord.kube import safejson
 
 #: (connect, read) seconds: a write that has not answered in 5 s is abandoned (it would be
@@ -26,12 +27,16 @@ RequestCounter = Callable[[str, str], None]
 
 Timeout = Union[float, tuple[float, float]]
 
+USER_AGENT = f"ripcord/{labels.version()}"
+
+
 class BoundedApiClient(client.ApiClient):  # type: ignore[misc]
     """An ApiClient whose requests all have a timeout, and are counted."""
 
     def __init__(self, configuration: Optional[client.Configuration] = None, *,
                  timeout: Timeout = DEFAULT_TIMEOUT, counter: Optional[RequestCounter] = None) -> None:
         super().__init__(configuration)
+        self.user_agent = USER_AGENT  # who asked, in the API server's audit log and request metrics
         self.default_timeout = timeout
         self.counter = counter
 
