@@ -34,6 +34,34 @@ def restart_apiserver(paths: Paths | None = None, *, down_s: float = 0.0, timeou
     return time.monotonic() - t0
 
 
+def _stopped(pid: int) -> bool:
+    """Every thread of ``pid`` is stopped (state T): a group stop reaches each thread on its own time."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return True
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            continue
+        if state not in ("T", "t"):
+            return False
+    return True
+
+
+def stop_process(pid: int, timeout: float = 10.0) -> None:
+    """SIGSTOP ``pid`` and return once every one of its threads has stopped (a thread still running
+    could answer one more request after ``kill`` returns)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while not _stopped(pid):
+        if time.monotonic() > deadline:
+            raise SandboxError(f"process {pid} not stopped {timeout:.0f}s after SIGSTOP")
+        time.sleep(0.01)
+
+
 def _prometheus_pid(paths: Paths) -> int:
     rec = running(prometheus.component(paths).pid_file(paths.run))
     if rec is None:
@@ -46,8 +74,8 @@ def frozen_prometheus(paths: Paths | None = None) -> Iterator[int]:
     """SIGSTOP the sandbox's Prometheus for the block: its port accepts connections, nothing answers."""
     paths = paths or Paths.default()
     pid = _prometheus_pid(paths)
-    os.kill(pid, signal.SIGSTOP)
     try:
+        stop_process(pid)
         yield pid
     finally:
         try:

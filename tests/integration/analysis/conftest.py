@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Optional
 import pytest
 import yaml
 
+from sandbox.faults import stop_process
 from sandbox.gateway.client import GatewayClient, summarize
 from tests.integration.support import OperatorProcess, Releases, wait_for
 
@@ -171,8 +172,8 @@ class PrivatePrometheus:
     def freeze(self) -> None:
         """SIGSTOP: the port still accepts connections, nothing answers (a hung Prometheus)."""
         assert self.proc is not None and self.proc.poll() is None
-        os.kill(self.proc.pid, signal.SIGSTOP)
         self.frozen = True
+        stop_process(self.proc.pid)
 
     def thaw(self) -> None:
         if self.proc is not None and self.proc.poll() is None and self.frozen:

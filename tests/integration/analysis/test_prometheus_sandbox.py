@@ -31,6 +31,7 @@ from ripcord.analysis.prometheus import Deadline, PrometheusClient
 from ripcord.api.models import AnalysisSpec, MetricSpec
 from ripcord.config import parse_config
 from ripcord.traffic.gateway_api import ROUTE_GROUP as GROUP, ROUTE_VERSION as VERSION
+from sandbox.faults import stop_process
 from sandbox.gateway.client import GatewayClient
 from sandbox.testing import prometheus_query, wait_until
 
@@ -324,8 +325,8 @@ def test_sigstopped_prometheus_gives_unavailable_within_the_deadline(private_pro
     before = _analyze(analyzer)
     assert before.verdict == "Inconclusive", before  # it answers: no data for these workloads
 
-    os.kill(proc.pid, signal.SIGSTOP)
     try:
+        stop_process(proc.pid)
         t = time.monotonic()
         hung = _analyze(analyzer)
         elapsed = time.monotonic() - t
