@@ -227,7 +227,7 @@ def gate_service_url(gateway_url: Optional[str] = None) -> str:
     return f"{gateway_url or f'http://{HOST}:{GATEWAY_PORT}'}/proxy/{{namespace}}/{{service}}/{{port}}"
 
 
-def write_operator_config(path: Path, prometheus_url: str, webhooks: Sequence[str] = (),
+def write_operator_config(path: Path, prometheus_url: str, *, webhooks: Sequence[str] = (),
                           scrape_interval_s: float = 1, gateway_url: Optional[str] = None) -> Path:
     """``webhooks``: URL prefixes notifications and gating webhooks may go to (scheme, host and port must
     match exactly); ``scrape_interval_s``: of the pods analysed (virtual pods:

@@ -21,7 +21,8 @@ def _free_port() -> int:
 class OperatorUnderTest:
     def __init__(self, sandbox: Any, namespaces: Sequence[str], workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        config = write_operator_config(workdir / "ripcord.yaml", sandbox.prometheus_url, VIRTUAL_SCRAPE_INTERVAL_S)
+        config = write_operator_config(workdir / "ripcord.yaml", sandbox.prometheus_url,
+                                       scrape_interval_s=VIRTUAL_SCRAPE_INTERVAL_S)
         self.port = _free_port()
         self.log_path = workdir / "operator.log"
         self.process = OperatorProcess(str(sandbox.operator_kubeconfig), list(namespaces), self.log_path, config,

@@ -37,7 +37,8 @@ def operator_factory(ripcord_installed: Any, namespace: str, tmp_path: Path,
         ``args``: more `ripcord run` flags; ``webhooks``: the URL prefixes notifications may go to;
         ``scrape_interval_s``: how often the pods analysed are scraped (virtual pods: every 5 s)."""
         config = write_operator_config(tmp_path / f"ripcord-{len(started)}.yaml",
-                                       prometheus_url or ripcord_installed.prometheus_url, webhooks, scrape_interval_s)
+                                       prometheus_url or ripcord_installed.prometheus_url, webhooks=webhooks,
+                                       scrape_interval_s=scrape_interval_s)
         proc = OperatorProcess(ripcord_installed.operator_kubeconfig, namespace, tmp_path / f"operator-{len(started)}.log",
                                config, args=args).start(**env)
         started.append(proc)
