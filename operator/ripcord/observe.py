@@ -26,6 +26,7 @@ from ripcord.engine.observed import (AdoptView, AnalysisResult, Collision, Healt
                                      Preflight, Request, RouteView, SlotView)
 from ripcord.engine.calls import GateRead, GateRound, HookRead, HookReply
 from ripcord.engine.reads import AnalysisRead, HealthRead, plan_reads
+from ripcord.engine.scaling import canary_replicas, stable_replicas
 from ripcord.kube.discovery import CURRENT, ApiVersions
 from ripcord.kube.kinds import coordinates
 from ripcord.kube.stores import Stores
@@ -100,7 +101,7 @@ class Observer:
             assert spec.template is not None
             template_error = self.checker.check(ns, name, slot, spec.template, desired, spec.version)
             if reads.preflight and template_error is None and status.stable is not None:
-                preflight = self._preflight(ns, name, spec, status)
+                preflight = self._preflight(ns, name, spec, status, self._slot(ns, name, status.stable.slot))
         gate, hooks = self._probe(ns, meta.get("uid") or "", reads.gate, reads.hooks)
         return Observed(
             **base, spec=spec, desired_hash=desired, template_error=template_error, gate=gate, hooks=hooks,
@@ -288,19 +289,21 @@ class Observer:
 
     # ---------------------------------------------------------------- from Prometheus, when planned
 
-    def _preflight(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus) -> Optional[Preflight]:
+    def _preflight(self, ns: str, name: str, spec: ReleaseSpec, status: ReleaseStatus,
+                   stable_view: SlotView) -> Optional[Preflight]:
+        """Sized as the rollout will be: under an autoscaler, from the stable's current replicas."""
         if self.analyzer is None:
             return None
         from ripcord.analysis.analyzer import Target
         assert status.stable is not None
         canary_slot = other_slot(status.stable.slot)
-        provider = provider_for(spec.traffic.provider)
         weights = spec.weights()
+        stable_pods = stable_replicas(spec, stable_view.replicas if stable_view.exists else 0)
         try:
             out = self.analyzer.preflight(
                 spec.analysis, Target(ns, name, deployment_name(name, canary_slot),
                                       deployment_name(name, status.stable.slot)),
-                weights=weights, canary_pods=provider.canary_replicas(spec, weights[0]), stable_pods=spec.replicas)
+                weights=weights, canary_pods=canary_replicas(spec, stable_pods, weights[0]), stable_pods=stable_pods)
         except Exception as exc:  # noqa: BLE001 - a pre-flight is advice; it never blocks a rollout
             log.warning("%s/%s: pre-flight failed: %s", ns, name, redact(f"{type(exc).__name__}: {exc}")[:500])
             return Preflight(message="pre-flight unavailable: Prometheus could not be read")

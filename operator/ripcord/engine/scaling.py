@@ -22,22 +22,30 @@ def _clamp(spec: ReleaseSpec, n: int) -> int:
     return max(a.min_replicas, min(a.max_replicas, n))
 
 
-def stable_size(spec: ReleaseSpec, obs: Observed, slot: str) -> int:
-    """The stable's size: ``spec.replicas``, or (autoscaled) what the HPA made it, within its bounds."""
+def stable_replicas(spec: ReleaseSpec, current: int) -> int:
+    """The stable's size given the replicas its Deployment runs now (0: unknown or absent)."""
     if spec.autoscaling is None:
         return spec.replicas
+    return _clamp(spec, current if current > 0 else spec.replicas)
+
+
+def canary_replicas(spec: ReleaseSpec, stable: int, weight: int) -> int:
+    """Canary pods while it serves ``weight`` percent beside a stable of ``stable`` pods."""
+    provider = provider_for(spec.traffic.provider)
+    if spec.autoscaling is None:
+        return provider.canary_replicas(spec, weight)
+    asked = provider.canary_replicas(spec.model_copy(update={"replicas": stable}), weight)
+    if provider.splits_by_pods:
+        return asked  # the share of pods is the weight: more pods would be more traffic
+    return max(asked, math.ceil(stable * weight / 100))
+
+
+def stable_size(spec: ReleaseSpec, obs: Observed, slot: str) -> int:
+    """The stable's size: ``spec.replicas``, or (autoscaled) what the HPA made it, within its bounds."""
     view = obs.slot(slot)
-    return _clamp(spec, view.replicas if view.exists and view.replicas > 0 else spec.replicas)
+    return stable_replicas(spec, view.replicas if view.exists else 0)
 
 
 def canary_size(spec: ReleaseSpec, obs: Observed, stable_slot: str, weight: int) -> int:
     """Canary pods while it serves ``weight`` percent."""
-    provider = provider_for(spec.traffic.provider)
-    if spec.autoscaling is None:
-        return provider.canary_replicas(spec, weight)
-    stable = stable_size(spec, obs, stable_slot)
-    sized = spec.model_copy(update={"replicas": stable})
-    asked = provider.canary_replicas(sized, weight)
-    if provider.splits_by_pods:
-        return asked  # the share of pods is the weight: more pods would be more traffic
-    return max(asked, math.ceil(stable * weight / 100))
+    return canary_replicas(spec, stable_size(spec, obs, stable_slot), weight)

@@ -161,8 +161,6 @@ def test_standby_finishes_the_rollout_when_the_active_replica_is_killed(
     a, b, lease = replicas
     a.start()
     wait_for(lambda: holder(kube, lease) == a.pod_name or a.exited() is not None, 30, "replica a to lead")
-    if a.exited() is not None and "not wired" in a.tail():
-        pytest.skip("`ripcord run --leader-elect` is not wired to ripcord.leader yet")
     assert holder(kube, lease) == a.pod_name, a.tail()
     b.start()
     wait_for(lambda: b.get(b.liveness_port, "/healthz")[0] == 200, 30, "the standby's liveness endpoint")

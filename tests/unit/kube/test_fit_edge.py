@@ -226,3 +226,33 @@ def test_deleting_the_release_mid_rollout_gives_the_rule_back_to_the_stable() ->
     e.reconcile()
     assert e.api.get(PUBLIC)["spec"]["rules"][1]["backendRefs"] == [{"name": "web", "port": 80}]
     assert e.api.get(PUBLIC)["spec"]["rules"][0] == USER_RULES[0] and PUBLIC in e.api.objects
+
+
+class RecordingAnalyzer:
+    """Answers every pre-flight and remembers how it was sized."""
+
+    def __init__(self) -> None:
+        self.sized: list[tuple[int, int]] = []
+
+    def preflight(self, spec: Any, target: Any, *, weights: Any, canary_pods: int, stable_pods: int) -> Any:
+        from ripcord.analysis.feasibility import PreflightResult
+        self.sized.append((canary_pods, stable_pods))
+        return PreflightResult(feasible=True, summary="fine")
+
+
+def test_the_preflight_of_an_autoscaled_release_is_sized_from_the_stable_s_current_replicas() -> None:
+    e = build()
+    analyzer = RecordingAnalyzer()
+    e.observer.analyzer = analyzer
+    e.api.put(RELEASES, release(autoscaling={"minReplicas": 2, "maxReplicas": 10},
+                                analysis={"metrics": [{"name": "error-rate", "type": "error-rate", "max": 0.05}],
+                                          "interval": "2s", "stepDuration": "4s"}))
+    e.sync()
+    for _ in range(2):
+        tick(e)
+    e.api.objects[f"{DEPLOYMENTS}/web-a"]["spec"]["replicas"] = 8  # the HPA scaled the stable up
+    e.sync()
+    new_version(e, "2.0.0")
+    tick(e)
+    # 8 stable pods (not spec.replicas: 2); the canary at 20% of 8 is 2 pods (ceil 1.6)
+    assert analyzer.sized and analyzer.sized[-1] == (2, 8), analyzer.sized
