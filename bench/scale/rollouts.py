@@ -52,9 +52,11 @@ class AnalysisMark:
 
 def mark(status: Status) -> Optional[AnalysisMark]:
     ro, an = status.get("rollout") or {}, status.get("analysis") or {}
-    if not ro or an.get("lastSampleAt") is None:
+    raw = an.get("lastSampleAt")
+    # RFC 3339 since the status became readable; unix seconds from operators before that
+    last = _unix(raw) if isinstance(raw, str) else None if raw is None else float(raw)
+    if not ro or last is None:
         return None
-    last = float(an["lastSampleAt"])
     at = _unix(an.get("at"))
     analysed = at is not None and abs(at - last) < 0.011 and an.get("verdict") not in (None, "Unavailable")
     return AnalysisMark(int(ro["id"]), last, analysed)

@@ -34,7 +34,7 @@ def test_outcome_and_first_step() -> None:
 
 
 def _st(rid: int, last: float, at: float | None, verdict: str | None = "Pass") -> dict[str, Any]:
-    an: dict[str, Any] = {"lastSampleAt": last, "verdict": verdict}
+    an: dict[str, Any] = {"lastSampleAt": iso(last), "verdict": verdict}
     if at is not None:
         an["at"] = iso(at)
     return {"rollout": {"id": rid}, "analysis": an}
@@ -46,6 +46,8 @@ def test_mark_tells_an_analysis_run_from_a_step_settling() -> None:
     assert mark(_st(3, T0 + 10.5, T0 + 10.5)) == AnalysisMark(3, T0 + 10.5, True)
     assert mark(_st(3, T0 + 10.5, T0 + 3.0)) == AnalysisMark(3, T0 + 10.5, False)  # `at` of an older run
     assert mark(_st(3, T0 + 10.5, T0 + 10.5, verdict="Unavailable")) == AnalysisMark(3, T0 + 10.5, False)
+    older = {"rollout": {"id": 3}, "analysis": {"lastSampleAt": T0 + 10.5, "at": iso(T0 + 10.5), "verdict": "Pass"}}
+    assert mark(older) == AnalysisMark(3, T0 + 10.5, True)  # unix seconds, as older operators wrote it
 
 
 def test_lateness_of_each_analysis_against_its_due_time() -> None:
