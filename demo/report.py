@@ -164,7 +164,9 @@ def build(result: Result) -> Report:
             baseline_detect_x=result.baseline_undo_at - result.baseline_released_at,
             window_s=result.window_s,
             title=f"{FAULTY} released at 0 s, {s.provider} provider: Ripcord vs a plain rolling update",
-            failed=(r.failed, b.failed))
+            failed=(r.failed, b.failed, g.failed),
+            gated=series(result.gated_rows, result.gated_released_at, FAULTY, start, end),
+            gated_detect_x=None if g.detected_at is None else g.detected_at - result.gated_released_at)
     except ImportError:
         chart_path = None
     summary = summary_json(r, b, promoted_version=_promoted(result), provider=s.provider, gated=g,
