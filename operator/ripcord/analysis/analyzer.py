@@ -44,7 +44,7 @@ from .judge.base import Judge, MetricJudgement
 from .judge.threshold import Bound, ThresholdJudge
 from .metrics import Measurement, MetricReader, Target, Window, fold_step
 from .prometheus import ClientCache, Deadline, MetricsUnavailable, PrometheusClient, QueryClient
-from .sharing import SharedQueries
+from .sharing import SharedQueries, on_grid
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +251,10 @@ class Analyzer:
         if shared_for is None:
             return MetricReader(client, self.config.metric_sources, deadline=deadline,
                                 query_timeout_s=endpoint.timeout_s, pin_namespace=pin_namespace)
+        interval = parse_duration(shared_for.interval)
         return MetricReader(client, self.config.metric_sources, deadline=deadline, query_timeout_s=endpoint.timeout_s,
                             pin_namespace=pin_namespace, shared=self._shared, prometheus=(endpoint.name, endpoint.url),
-                            keep_s=3 * parse_duration(shared_for.interval))
+                            keep_s=3 * interval, shares=lambda at: on_grid(at + endpoint.settle_s, interval))
 
     # ---------------------------------------------------------------- analyze
 

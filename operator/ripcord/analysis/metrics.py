@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Hashable, Mapping, Optional
+from typing import Callable, Hashable, Mapping, Optional
 
 from ..api.models import MetricSpec
 from . import counters, queries, scope
@@ -80,7 +80,8 @@ class MetricReader:
 
     def __init__(self, client: QueryClient, sources: Mapping[str, SourceProfile], *, deadline: Deadline,
                  query_timeout_s: float, pin_namespace: bool = True, shared: Optional[SharedQueries] = None,
-                 prometheus: Hashable = None, keep_s: float = 60.0):
+                 prometheus: Hashable = None, keep_s: float = 60.0,
+                 shares: Callable[[float], bool] = lambda at: True):
         self.client = client
         self.sources = sources
         self.deadline = deadline
@@ -89,6 +90,7 @@ class MetricReader:
         self.shared = shared  # built-in series asked once for every Release judged at the same instant
         self.prometheus = prometheus  # which Prometheus (an answer is shared only within one)
         self.keep_s = keep_s
+        self.shares = shares  # the instants other Releases are judged at too (aligned to the interval)
         self._cache: dict[tuple[str, float], list[Sample]] = {}
         self.exclude_mirrored = False  # leave out a source's mirrored requests (after a mirror phase)
 
@@ -101,7 +103,8 @@ class MetricReader:
     def _series(self, profile: SourceProfile, metric: str, target: Target, at: float) -> list[Sample]:
         """The raw series of ``metric`` of the target's canary and stable at ``at``."""
         names = [target.canary, target.stable]
-        if self.shared is None:
+        if self.shared is None or not self.shares(at):
+            # an instant of this Release alone (a step's first or last analysis): no union to share
             return self._query(queries.raw_series_query(metric, profile, target.namespace, names), at)
         return self.shared.samples(
             lambda promql, t: self.client.query(promql, t, timeout=self.deadline.timeout(self.query_timeout_s)),

@@ -26,8 +26,10 @@ from .counters import Labels, Sample
 from .prometheus import MetricsUnavailable
 from .queries import SourceProfile
 
-#: Series families whose answers are kept, across instants (an entry is a few hundred series).
-KEPT = 256
+#: At most this many answers are kept (an answer is the union of every Release analysed with its
+#: family: thousands of series at a thousand Releases); each is kept ``keep_s`` at most, long
+#: enough to be the start of the next interval's evidence.
+KEPT = 32
 #: Workloads per union query (a query string stays well under common URL limits).
 CHUNK = 200
 
@@ -36,9 +38,18 @@ Pair = tuple[str, str]  # (namespace, workload)
 Ask = Callable[[str, float], list[Sample]]  # (promql, at) -> samples; raises MetricsUnavailable/QueryError
 
 
+def on_grid(t: float, interval_s: float, tolerance_s: float = 1e-3) -> bool:
+    """``t`` is a multiple of ``interval_s`` (unix seconds): an instant every Release with that interval
+    is judged at. Off the grid (a step's first analysis, its end) an instant is one Release's own."""
+    if interval_s <= 0:
+        return False
+    return abs(t - round(t / interval_s) * interval_s) < tolerance_s
+
+
 @dataclasses.dataclass
 class _Answer:
     covered: frozenset[Pair]
+    expires: float
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
     samples: list[Sample] = dataclasses.field(default_factory=list)
     error: Optional[BaseException] = None
@@ -68,10 +79,12 @@ class SharedQueries:
                 active[pair] = now + keep_s
             for pair in [p for p, until in active.items() if until < now]:
                 del active[pair]
+            for old in [k for k, a in self._answers.items() if a.expires < now and a.done.is_set()]:
+                del self._answers[old]
             answer = self._answers.get(key)
             owner = answer is None or not wanted <= answer.covered
             if owner:
-                answer = _Answer(covered=frozenset(active))
+                answer = _Answer(covered=frozenset(active), expires=now + keep_s)
                 self._answers[key] = answer
                 while len(self._answers) > KEPT:
                     self._answers.popitem(last=False)

@@ -517,3 +517,31 @@ def test_latency_ratio_is_not_judged_on_a_handful_of_requests(prom):
     two = analyze(a, s, since=1011.0, now=1021.0, state=json.loads(json.dumps(one.judge_state)))
     assert two.verdict == "Pass", two.metrics
     assert two.metrics[0].value < 0.005
+
+
+def test_releases_share_queries_on_the_interval_grid_and_ask_alone_off_it(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.0)})
+    a = make(prom)
+    blog = Target(namespace="blog", release="api", canary="api-b", stable="api-a")
+    s = spec(ERR_THRESHOLD)
+
+    def both(since: float, now: float) -> None:
+        for target in (TARGET, blog):
+            a.analyze(s, target, since=since, now=now, step=0, weight=10.0, judge_state=None, failed_checks=0)
+
+    both(990.0, 1000.0)  # both Releases are now known to the family's union
+    prom.asked.clear()
+    both(1000.0, 1010.0)  # on the grid: the start was fetched last round, the end once for both
+    assert len(prom.asked) == 1 and 'namespace=~"blog|shop"' in prom.asked[0][0]
+
+    prom.asked.clear()
+    both(1010.0, 1013.7)  # a step's end, off the grid: each Release asks for its own series only
+    ends = [q for q, at, _ in prom.asked if at == 1013.7 - SETTLE]
+    assert len(ends) == 2 and {'namespace="shop"' in q for q in ends} == {True, False}
+    assert not any("=~\"blog|shop\"" in q for q in ends)
+
+
+def test_on_grid_is_a_multiple_of_the_interval() -> None:
+    from ripcord.analysis.sharing import on_grid
+    assert on_grid(1_796_000_010.0, 10.0) and on_grid(1_796_000_010.0000002, 10.0)
+    assert not on_grid(1_796_000_013.7, 10.0) and not on_grid(5.0, 0.0)

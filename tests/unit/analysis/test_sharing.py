@@ -89,3 +89,17 @@ def test_a_failed_answer_is_raised_to_every_waiter_and_not_kept() -> None:
         except RuntimeError:
             pass
     assert len(calls) == 2  # asked again: a failure is not an answer
+
+
+def test_answers_are_kept_only_while_they_can_still_be_an_interval_s_start() -> None:
+    now = [0.0]
+    prom = Prom(pod("shop", "web-a", 1))
+    shared = SharedQueries(clock=lambda: now[0])
+    shared.samples(prom, APP_REQUESTS, "shop", ["web-a", "web-b"], 1000.0, keep_s=30, wait_s=1)
+    now[0] = 20.0
+    shared.samples(prom, APP_REQUESTS, "shop", ["web-a", "web-b"], 1000.0, keep_s=30, wait_s=1)
+    assert len(prom.asked) == 1  # still kept: the next interval starts from it
+    now[0] = 31.0
+    shared.samples(prom, APP_REQUESTS, "shop", ["web-a", "web-b"], 1010.0, keep_s=30, wait_s=1)
+    shared.samples(prom, APP_REQUESTS, "shop", ["web-a", "web-b"], 1000.0, keep_s=30, wait_s=1)
+    assert len(prom.asked) == 3  # 1000's answer expired, so it was asked again
