@@ -27,7 +27,7 @@ log = logging.getLogger("ripcord.runtime")
 class Settings:
     namespaces: tuple[str, ...] = ()  # empty: every namespace
     shard: Optional[str] = None  # None: the default shard (Releases without the shard label)
-    workers: int = 8
+    workers: int = 32
     resync_s: float = 300.0
 
 

@@ -34,7 +34,7 @@ OnError = Callable[[str, str, BaseException], None]
 
 
 class Scheduler:
-    def __init__(self, run: Run, *, workers: int = 8, resync_s: float = 300.0, on_error: Optional[OnError] = None,
+    def __init__(self, run: Run, *, workers: int = 32, resync_s: float = 300.0, on_error: Optional[OnError] = None,
                  metrics: Any = None, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
                  max_backoff_s: float = 60.0) -> None:
