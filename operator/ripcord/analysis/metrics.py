@@ -103,9 +103,13 @@ class MetricReader:
     def _series(self, profile: SourceProfile, metric: str, target: Target, at: float) -> list[Sample]:
         """The raw series of ``metric`` of the target's canary and stable at ``at``."""
         names = [target.canary, target.stable]
-        if self.shared is None or not self.shares(at):
-            # an instant of this Release alone (a step's first or last analysis): no union to share
+        if self.shared is None:
             return self._query(queries.raw_series_query(metric, profile, target.namespace, names), at)
+        if not self.shares(at):
+            # an instant of this Release alone (a step's first or last analysis): no union to share
+            promql = queries.raw_series_query(metric, profile, target.namespace, names)
+            return self.shared.own(lambda: self._query(promql, at), (self.prometheus, promql, round(at, 3)),
+                                   keep_s=self.keep_s)
         return self.shared.samples(
             lambda promql, t: self.client.query(promql, t, timeout=self.deadline.timeout(self.query_timeout_s)),
             (self.prometheus, profile, metric), target.namespace, names, at, keep_s=self.keep_s,

@@ -30,6 +30,8 @@ from .queries import SourceProfile
 #: family: thousands of series at a thousand Releases); each is kept ``keep_s`` at most, long
 #: enough to be the start of the next interval's evidence.
 KEPT = 32
+#: At most this many instants of single Releases are kept (a few dozen series each).
+OWN_KEPT = 4096
 #: Workloads per union query (a query string stays well under common URL limits).
 CHUNK = 200
 
@@ -62,6 +64,22 @@ class SharedQueries:
         self._answers: "collections.OrderedDict[tuple[Family, float], _Answer]" = collections.OrderedDict()
         self._active: dict[Family, dict[Pair, float]] = {}  # who analyses this family, until when
         self.asked = 0  # union queries sent (for tests and the benchmark)
+        self._own: "collections.OrderedDict[Hashable, tuple[float, list[Sample]]]" = collections.OrderedDict()
+
+    def own(self, fetch: Callable[[], list[Sample]], key: Hashable, *, keep_s: float) -> list[Sample]:
+        """One Release's own series at an instant off the grid, kept ``keep_s``: the end of one analysis
+        is the start of the next one's evidence, and is then not asked again."""
+        now = self._clock()
+        with self._lock:
+            kept = self._own.get(key)
+            if kept is not None and kept[0] >= now:
+                return kept[1]
+        samples = fetch()
+        with self._lock:
+            self._own[key] = (now + keep_s, samples)
+            while self._own and (len(self._own) > OWN_KEPT or next(iter(self._own.values()))[0] < now):
+                self._own.popitem(last=False)  # oldest first: about the order they expire in
+        return samples
 
     def samples(self, ask: Ask, family: Family, namespace: str, workloads: Sequence[str], at: float, *,
                 keep_s: float, wait_s: float) -> list[Sample]:

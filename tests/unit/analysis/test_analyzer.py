@@ -545,3 +545,13 @@ def test_on_grid_is_a_multiple_of_the_interval() -> None:
     from ripcord.analysis.sharing import on_grid
     assert on_grid(1_796_000_010.0, 10.0) and on_grid(1_796_000_010.0000002, 10.0)
     assert not on_grid(1_796_000_013.7, 10.0) and not on_grid(5.0, 0.0)
+
+
+def test_an_off_grid_instant_is_asked_once_for_the_next_analysis_too(prom):
+    prom.series["http_requests_total"] = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.0)})
+    a = make(prom)
+    s = spec(ERR_THRESHOLD)
+    a.analyze(s, TARGET, since=1003.2, now=1013.2, step=0, weight=10.0, judge_state=None, failed_checks=0)
+    a.analyze(s, TARGET, since=1013.2, now=1020.0, step=0, weight=10.0, judge_state=None, failed_checks=0)
+    times = [at for _, at, _ in prom.asked]
+    assert sorted(times) == [1003.2 - SETTLE, 1013.2 - SETTLE, 1020.0 - SETTLE]  # 1013.2 asked once
