@@ -27,6 +27,7 @@ import time
 from typing import Any, Callable, Protocol, TypeVar, cast
 
 import requests
+from requests.adapters import HTTPAdapter
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
 
@@ -124,6 +125,10 @@ def parse_result(result: Any) -> list[Sample]:
     return samples
 
 
+#: Kept-alive connections per Prometheus endpoint: as many as reconcile threads, by default.
+CONNECTIONS = 32
+
+
 class PrometheusClient:
     """Instant queries against one endpoint through prometheus-api-client, bounded in time."""
 
@@ -136,9 +141,11 @@ class PrometheusClient:
             session.verify = self._ca_file(endpoint.ca_pem)
         headers = {"Authorization": f"Bearer {endpoint.bearer_token}"} if endpoint.bearer_token else None
         # total=0: no retry of any kind; one attempt, bounded by our deadline.
-        self._prom = PrometheusConnect(url=endpoint.url, headers=headers, session=session,
-                                       retry=Retry(total=0, redirect=0, raise_on_status=False),
+        retry = Retry(total=0, redirect=0, raise_on_status=False)
+        self._prom = PrometheusConnect(url=endpoint.url, headers=headers, session=session, retry=retry,
                                        timeout=endpoint.timeout_s)
+        # Its adapter keeps 10 connections; every reconcile thread may query at once.
+        session.mount(endpoint.url, HTTPAdapter(max_retries=retry, pool_maxsize=CONNECTIONS))
 
     @staticmethod
     def _ca_file(pem: str) -> str:

@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = default_metrics()
     if args.kubeconfig:
         os.environ["KUBECONFIG"] = args.kubeconfig
-    api = api_client(args.kubeconfig, counter=KubeApiCalls(metrics.registry).count)
+    # a connection for each reconcile thread, the leader election, the notifier and the probes
+    api = api_client(args.kubeconfig, counter=KubeApiCalls(metrics.registry).count, connections=args.workers + 8)
     settings = Settings(namespaces=tuple(args.namespace or ()), shard=args.shard or None,
                         workers=args.workers, resync_s=args.resync_seconds)
     analyzer, check = analyzer_and_checks(api, args.config)

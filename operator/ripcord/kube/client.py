@@ -63,8 +63,12 @@ def load_configuration(kubeconfig: Optional[str]) -> client.Configuration:
 
 
 def api_client(kubeconfig: Optional[str] = None, *, counter: Optional[RequestCounter] = None,
-               timeout: Timeout = DEFAULT_TIMEOUT) -> BoundedApiClient:
-    return BoundedApiClient(load_configuration(kubeconfig), timeout=timeout, counter=counter)
+               timeout: Timeout = DEFAULT_TIMEOUT, connections: int = 10) -> BoundedApiClient:
+    """``connections``: kept-alive connections to the API server, one per thread that may call at once
+    (fewer, and every call beyond them opens a new TLS connection and throws it away)."""
+    cfg = load_configuration(kubeconfig)
+    cfg.connection_pool_maxsize = max(1, connections)
+    return BoundedApiClient(cfg, timeout=timeout, counter=counter)
 
 
 def send(api: client.ApiClient, method: str, path: str, body: Any = None, *,

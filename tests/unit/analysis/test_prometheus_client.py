@@ -160,3 +160,11 @@ def test_deadline_cuts_query_timeouts():
     now[0] = 105.0
     with pytest.raises(MetricsUnavailable, match="deadline"):
         d.timeout(2.0)
+
+
+def test_the_session_keeps_a_connection_for_every_reconcile_thread_and_never_retries():
+    from ripcord.analysis.prometheus import CONNECTIONS
+    client = PrometheusClient(endpoint(9))
+    adapter = client._prom._session.get_adapter(client.endpoint.url + "/api/v1/query")
+    assert adapter._pool_maxsize == CONNECTIONS >= 32
+    assert adapter.max_retries.total == 0

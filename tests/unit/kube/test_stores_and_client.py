@@ -62,3 +62,18 @@ def test_every_request_gets_a_timeout_unless_it_brings_its_own_and_is_counted() 
     api.call_api("GET", "https://h/api/v1/namespaces/ns/pods/p", _request_timeout=(1, 60))
     assert seen == [api.default_timeout, (1, 60)]
     assert counted == [("GET", "https://h/api/v1/namespaces/ns/pods/p")] * 2
+
+
+def test_the_api_client_keeps_as_many_connections_as_asked(tmp_path: Any) -> None:
+    from ripcord.kube.client import api_client
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("""apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+""")
+    api = api_client(str(kubeconfig), connections=40)
+    assert api.configuration.connection_pool_maxsize == 40
+    assert api.rest_client.pool_manager.connection_pool_kw["maxsize"] == 40
