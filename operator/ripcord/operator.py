@@ -77,6 +77,12 @@ async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
     if rt.settings.namespaces and not any(ch in n for n in rt.settings.namespaces for ch in "*?!,"):
         settings.scanning.disabled = True  # exact namespaces: no need to list them (a namespaced install cannot)
     rt.tracker.start()
+    # The caches first, then the reconciles: read from an empty pod cache, every Release at rest
+    # would look unready and be rewritten (Initializing, then Stable again) on every restart.
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, lambda: rt.relist(wake=False))
+    except Exception:  # noqa: BLE001 - the watches fill the caches anyway, a little later
+        log.exception("the first listing of the owned objects failed")
     rt.scheduler.start()
     _tasks.append(asyncio.create_task(_relist_forever(rt)))
 

@@ -46,9 +46,10 @@ class Runtime:
     def stop_threads(self) -> None:
         self.tracker.stop()
 
-    def relist(self) -> None:
+    def relist(self, wake: bool = True) -> None:
         """List every owned kind once and sweep what the watches missed (objects deleted during a
-        watch gap); wakes the Releases whose objects changed. One LIST per kind (and namespace).
+        watch gap); wakes the Releases whose objects changed (``wake``: not at start, when every
+        Release is reconciled on its own watch event anyway). One LIST per kind (and namespace).
         The server's API versions are refreshed first when due (rarely)."""
         from kubernetes import client
         from kubernetes.client.rest import ApiException
@@ -97,7 +98,8 @@ class Runtime:
                     [o for o in objs if RELEASE_LABEL not in ((o.get("metadata") or {}).get("labels") or {})], scope)
                 objs = [o for o in objs if RELEASE_LABEL in ((o.get("metadata") or {}).get("labels") or {})]
             for ns, release in self.stores.by_kind(kind).replace_all(objs, scope):
-                self.scheduler.wake(ns, release)
+                if wake:
+                    self.scheduler.wake(ns, release)
 
 
 def build(api: Any, settings: Settings, *, analyzer: Any = None, check_spec: Optional[SpecCheck] = None,
