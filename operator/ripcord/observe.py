@@ -96,18 +96,19 @@ class Observer:
         reads = plan_reads(status, spec, now, name)
         desired = self.hasher.hash(ns, name, spec.template) if reads.template and spec.template is not None else None
         template_error = preflight = None
+        slots = {s: self._slot(ns, name, s) for s in SLOTS}
         if desired is not None and reads.new_template_unless is not None and desired not in reads.new_template_unless:
             slot = other_slot(status.stable.slot) if status.stable else "a"
             assert spec.template is not None
             template_error = self.checker.check(ns, name, slot, spec.template, desired, spec.version)
             if reads.preflight and template_error is None and status.stable is not None:
-                preflight = self._preflight(ns, name, spec, status, self._slot(ns, name, status.stable.slot))
+                preflight = self._preflight(ns, name, spec, status, slots[status.stable.slot])
         gate, hooks = self._probe(ns, meta.get("uid") or "", reads.gate, reads.hooks)
         return Observed(
             **base, spec=spec, desired_hash=desired, template_error=template_error, gate=gate, hooks=hooks,
             effective_mirror=self._effective_mirror(ns, name, spec, reads.traffic)
             if reads.traffic is not None and reads.traffic.mirror else None,
-            slots={s: self._slot(ns, name, s) for s in SLOTS},
+            slots=slots,
             effective_weight=self._effective_weight(ns, name, spec, reads.traffic) if reads.traffic else None,
             health=self._health(ns, name, spec, reads.health, now) if reads.health else HealthView(),
             analysis=self._analyze(ns, name, spec, reads.analysis, now) if reads.analysis else None,

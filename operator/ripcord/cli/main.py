@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="reconcile only Releases labelled ripcord.dev/shard=SHARD (default: those without the "
                      "label); each shard has its own Lease")
     run.add_argument("--workers", type=int, default=int(os.environ.get("RIPCORD_WORKERS", "32")),
-                     help="reconciles run at once (default 8)")
+                     help="reconciles run at once (default 32)")
     run.add_argument("--resync-seconds", type=float, default=float(os.environ.get("RIPCORD_RESYNC_SECONDS", "300")),
                      help="a Release at rest is reconciled at least this often (default 300)")
     sub.add_parser("crd", help="print the Release CRD")
