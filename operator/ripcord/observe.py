@@ -126,17 +126,10 @@ class Observer:
         st = d.get("status") or {}
         rolled_out = (st.get("observedGeneration") or 0) >= (d["metadata"].get("generation") or 0)
         updated, ready, total = st.get("updatedReplicas") or 0, st.get("readyReplicas") or 0, st.get("replicas") or 0
-        if not rolled_out:
-            current_ready = 0  # the controller has not acted on the latest change yet
-        elif updated == total:
-            current_ready = ready  # every pod is of the current template
-        else:
-            # Old pods remain (a rolled-back version still terminating, say): the Deployment's ready
-            # count mixes them in, and a step must not count a bad version's pod as the canary's.
-            current_ready = min(updated, health.ready_count(
-                p for p in self.stores.pods.of_release(ns, release)
-                if (p["metadata"].get("labels") or {}).get(SLOT_LABEL) == slot
-                and (p["metadata"].get("annotations") or {}).get(HASH_ANNOTATION) == ann.get(HASH_ANNOTATION)))
+        # Ready as this template only once the controller has acted on the latest change and no pod of
+        # an older template is left: a rolled-back version's pod still Ready in the slot is served
+        # beside the new canary's (the Deployment's ready count mixes them in), so a step must not start.
+        current_ready = ready if rolled_out and updated == total else 0
         return SlotView(slot=slot, exists=True, template_hash=ann.get(HASH_ANNOTATION),
                         version=ann.get(VERSION_ANNOTATION), replicas=(d.get("spec") or {}).get("replicas") or 0,
                         ready=current_ready)

@@ -79,11 +79,6 @@ def _live(pods: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return sorted(live, key=lambda p: (p.get("metadata") or {}).get("name", ""))
 
 
-def ready_count(pods: Iterable[Mapping[str, Any]]) -> int:
-    """Live pods whose Ready condition is True."""
-    return sum(1 for p in _live(pods) if (_ready_condition(p) or {}).get("status") == "True")
-
-
 def _seconds(t: float | dt.datetime) -> float:
     return t.timestamp() if isinstance(t, dt.datetime) else float(t)
 

@@ -84,23 +84,23 @@ def test_the_effective_weight_of_the_replicas_provider_is_read_from_the_stores()
     assert round(obs.effective_weight or 0, 2) == 33.33
 
 
-def test_a_slot_s_ready_pods_are_its_current_template_s_while_old_ones_remain() -> None:
+def test_a_slot_is_ready_only_once_no_pod_of_an_older_template_is_left() -> None:
     e = with_release()
     settled(e)
     e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
     e.sync()
     e.reconcile()  # the rollout starts: the canary is slot b
     e.sync()
-    canary = e.api.get(f"{RELEASES}/web")["status"]["canary"]["templateHash"]  # type: ignore[index]
     d = e.stores.deployments.get("shop", "web-b")
     assert d is not None
     # the controller made one pod of the new template; a rolled-back version's pod is still Ready
     d["metadata"]["generation"] = 5
     d["status"] = {"observedGeneration": 5, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 1}
-    e.stores.pods.apply("ADDED", pod("web-b-old", "b", ready=True, template="rolled-back"))
-    e.stores.pods.apply("ADDED", pod("web-b-new", "b", ready=False, template=canary))
     body = e.reconciler.release("shop", "web")
     assert e.observer.observe(body, e.now).slots["b"].ready == 0  # the Deployment says 1: the old pod's
 
-    e.stores.pods.apply("MODIFIED", pod("web-b-new", "b", ready=True, template=canary))
+    d["status"] = {"observedGeneration": 5, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 2}
+    assert e.observer.observe(body, e.now).slots["b"].ready == 0  # the old pod would still be served
+
+    d["status"] = {"observedGeneration": 5, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1}  # it is gone
     assert e.observer.observe(body, e.now).slots["b"].ready == 1
