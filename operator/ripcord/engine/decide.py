@@ -77,7 +77,8 @@ def decide(obs: Observed) -> Plan:
     if obs.collisions:
         c = obs.collisions[0]
         others = f" (and {len(obs.collisions) - 1} more)" if len(obs.collisions) > 1 else ""
-        return _invalid(d, f"{c.kind} {c.name} already exists and belongs to {c.owner}{others}; Ripcord changes "
+        return _invalid(d, f"metadata.name: {c.kind} {c.name}, a name this Release derives, already exists and "
+                        f"belongs to {c.owner}{others}; Ripcord changes "
                         f"only what it owns: rename this Release, or remove that {c.kind} (or annotate it "
                         f"{ADOPT_ANNOTATION}: {obs.name} to hand it over)", "NameCollision")
     spec = obs.spec

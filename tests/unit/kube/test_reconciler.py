@@ -96,7 +96,8 @@ def test_a_name_another_owner_holds_is_a_collision_that_changes_nothing() -> Non
     status = e.api.get(f"{RELEASES}/web")["status"]  # type: ignore[index]
     stalled = next(c for c in status["conditions"] if c["type"] == "Stalled")
     assert stalled["status"] == "True" and stalled["reason"] == "NameCollision"
-    assert "Service web-a" in stalled["message"] and "ripcord.dev/adopt: web" in stalled["message"]
+    assert stalled["message"].startswith("metadata.name: Service web-a, a name this Release derives")
+    assert "ripcord.dev/adopt: web" in stalled["message"]
     assert e.api.get(f"{SERVICES}/web-a") == foreign  # untouched
     assert not any(c.resource in ("services", "deployments") for c in e.api.writes())
 
