@@ -313,12 +313,27 @@ class Observer:
             return Preflight(message="pre-flight unavailable: Prometheus could not be read")
         return Preflight(message=out.summary, feasible=out.feasible, fix=out.fix or None, detail=out.message)
 
+    def _replica_set(self, ns: str, release: str, slot: Optional[str], template_hash: Optional[str]) -> Optional[str]:
+        """The ``pod-template-hash`` of the slot's pods of ``template_hash`` (from the pod store), if any."""
+        if slot is None or template_hash is None:
+            return None
+        for p in self.stores.pods.of_release(ns, release):
+            meta = p["metadata"]
+            if (meta.get("labels") or {}).get(SLOT_LABEL) == slot and \
+                    (meta.get("annotations") or {}).get(HASH_ANNOTATION) == template_hash:
+                rs = (meta.get("labels") or {}).get("pod-template-hash")
+                if rs:
+                    return str(rs)
+        return None
+
     def _analyze(self, ns: str, name: str, spec: ReleaseSpec, read: AnalysisRead, now: dt.datetime) -> AnalysisResult:
         if self.analyzer is None:
             return AnalysisResult(verdict="Unavailable", error="no analyzer configured")
         from ripcord.analysis.analyzer import Target
         mirror = {} if read.mirror is None else {"mirror": read.mirror}  # a mirroring Release only
-        out = self.analyzer.analyze(spec.analysis, Target(ns, name, read.canary, read.stable), since=read.since,
+        rs = self._replica_set(ns, name, read.canary_slot, read.canary_hash)
+        target = Target(ns, name, read.canary, read.stable, canary_pods=f"{read.canary}-{rs}-" if rs else None)
+        out = self.analyzer.analyze(spec.analysis, target, since=read.since,
                                     now=read.until, step=read.step, weight=read.weight,
                                     judge_state=read.judge_state, failed_checks=read.failed_checks, **mirror)
         return AnalysisResult(verdict=out.verdict, metrics=tuple(out.metrics), judge_state=out.judge_state,

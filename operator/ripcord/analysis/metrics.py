@@ -23,7 +23,7 @@ from typing import Callable, Hashable, Mapping, Optional
 
 from ..api.models import MetricSpec
 from . import counters, queries, scope
-from .counters import Sample
+from .counters import Labels, Sample
 from .judge.base import Counts
 from .judge.threshold import ValueEvidence, fmt
 from .prometheus import Deadline, QueryClient, QueryError
@@ -39,6 +39,9 @@ class Target:
     release: str
     canary: str  # canary Deployment name
     stable: str  # stable Deployment name
+    # The canary's ReplicaSet, as its pods' name prefix ("web-b-5d8f9c-"): pods of an older template
+    # still in the slot (a rolled-back version's last requests, scraped late) are not the canary's.
+    canary_pods: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +72,24 @@ class Measurement:
     message: str = ""
     problem: str | None = None
     histograms: tuple[counters.Histogram, counters.Histogram] | None = None  # latency: canary, stable
+
+
+def _attribution(profile: SourceProfile, target: Target) -> Callable[[Labels], Optional[str]]:
+    """Which workload a series is (canary, stable, None); with ``target.canary_pods``, a pod-labelled
+    series of the canary's slot from another ReplicaSet is neither."""
+    of = queries.workload_of(profile, [target.canary, target.stable])
+    prefix = target.canary_pods
+    if not prefix:
+        return of
+    pod_label = profile.pod_label or "pod"
+
+    def current(labels: Labels) -> Optional[str]:
+        workload = of(labels)
+        pod = labels.get(pod_label)
+        if workload == target.canary and pod and not pod.startswith(prefix):
+            return None
+        return workload
+    return current
 
 
 class MetricReader:
@@ -140,9 +161,8 @@ class MetricReader:
 
     def _error_rate(self, spec: MetricSpec, target: Target, window: Window) -> Measurement:
         profile = self.profile(spec)
-        names = [target.canary, target.stable]
         deltas = self._deltas(profile, profile.requests_metric, target, window)
-        groups = counters.split(deltas, queries.workload_of(profile, names))
+        groups = counters.split(deltas, _attribution(profile, target))
         is_error = counters.error_matcher(profile.code_label, profile.error_codes)
         c = counters.request_counts(groups.get(target.canary, []), is_error=is_error, pod_label=profile.pod_label)
         s = counters.request_counts(groups.get(target.stable, []), is_error=is_error, pod_label=profile.pod_label)
@@ -159,7 +179,7 @@ class MetricReader:
         profile = self.profile(spec)
         names = [target.canary, target.stable]
         deltas = self._deltas(profile, profile.duration_metric, target, window)
-        groups = counters.split(deltas, queries.workload_of(profile, names))
+        groups = counters.split(deltas, _attribution(profile, target))
         hists: dict[str, counters.Histogram] = {}
         counts: dict[str, Counts] = {}
         for name in names:

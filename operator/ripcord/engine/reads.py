@@ -45,6 +45,8 @@ class AnalysisRead:
     judge_state: Optional[Mapping[str, Any]]
     failed_checks: int
     mirror: Optional[bool] = None  # a mirroring Release: True in the mirror phase, False after; None: no mirror
+    canary_slot: Optional[str] = None  # where the canary's pods are, and their template (Ripcord's hash): the
+    canary_hash: Optional[str] = None  # series of an older template's pods in that slot are not the canary's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,4 +159,5 @@ def _analysis(status: ReleaseStatus, spec: ReleaseSpec, now: dt.datetime, name: 
                         since=an.last_sample_at, until=until, step=ro.step, weight=float(ro.weight),
                         judge_state=an.judge_state, failed_checks=an.failed_checks,
                         mirror=None if spec.traffic.mirror is None else
-                        (ro.state == "Progressing" and ro.mirror is not None))
+                        (ro.state == "Progressing" and ro.mirror is not None),
+                        canary_slot=canary.slot, canary_hash=canary.template_hash)

@@ -555,3 +555,21 @@ def test_an_off_grid_instant_is_asked_once_for_the_next_analysis_too(prom):
     a.analyze(s, TARGET, since=1013.2, now=1020.0, step=0, weight=10.0, judge_state=None, failed_checks=0)
     times = [at for _, at, _ in prom.asked]
     assert sorted(times) == [1003.2 - SETTLE, 1013.2 - SETTLE, 1020.0 - SETTLE]  # 1013.2 asked once
+
+
+def test_an_older_template_s_pod_in_the_canary_s_slot_is_not_the_canary(prom):
+    current = requests_series({"web-a": (90, 0.0), "web-b": (10, 0.0)})
+
+    def with_old_pod(t: float) -> list[Sample]:
+        # a rolled-back version's pod in slot b: its last failed requests, scraped after the window began
+        failed = 0.0 if t < T_SINCE else 20.0
+        return current(t) + [Sample({"namespace": "shop", "pod": "web-b-7c4f00-old00", "code": "500"}, failed)]
+
+    prom.series["http_requests_total"] = with_old_pod
+    s = spec(ERR_THRESHOLD)
+    mixed = analyze(make(prom), s)
+    assert mixed.verdict == "Fail"  # by slot alone, the old pod's errors are the canary's
+    target = Target(namespace="shop", release="web", canary="web-b", stable="web-a", canary_pods="web-b-5d8f9c-")
+    own = make(prom).analyze(s, target, since=T_SINCE, now=T_NOW, step=0, weight=10.0, judge_state=None,
+                             failed_checks=0)
+    assert own.verdict == "Pass", own

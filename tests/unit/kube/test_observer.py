@@ -104,3 +104,17 @@ def test_a_slot_is_ready_only_once_no_pod_of_an_older_template_is_left() -> None
 
     d["status"] = {"observedGeneration": 5, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1}  # it is gone
     assert e.observer.observe(body, e.now).slots["b"].ready == 1
+
+
+def test_the_canary_s_replica_set_is_read_from_its_pods() -> None:
+    e = with_release()
+    settled(e)
+    old = pod("web-b-7c4f00-old00", "b", ready=False, template="older")
+    new = pod("web-b-5d8f9c-new00", "b", ready=True, template="current")
+    old["metadata"]["labels"]["pod-template-hash"] = "7c4f00"
+    new["metadata"]["labels"]["pod-template-hash"] = "5d8f9c"
+    e.stores.pods.apply("ADDED", old)
+    e.stores.pods.apply("ADDED", new)
+    assert e.observer._replica_set("shop", "web", "b", "current") == "5d8f9c"
+    assert e.observer._replica_set("shop", "web", "a", "current") is None
+    assert e.observer._replica_set("shop", "web", "b", None) is None
