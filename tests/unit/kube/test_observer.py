@@ -25,6 +25,17 @@ def pod(name: str, slot: str, ready: bool, restarts: int = 0, created: str = "20
                        "containerStatuses": [{"name": "app", "restartCount": restarts}]}}
 
 
+def rolling_out() -> Any:
+    """A Release at rest given version 2.0.0: the rollout has started, the canary is slot b."""
+    e = with_release()
+    settled(e)
+    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
+    e.sync()
+    e.reconcile()
+    e.sync()
+    return e
+
+
 def test_observing_a_release_at_rest_sends_no_request() -> None:
     e = with_release()
     settled(e)
@@ -47,12 +58,7 @@ def test_a_new_template_is_dry_run_once_whatever_the_number_of_reconciles() -> N
 
 
 def test_pod_health_comes_from_the_store_of_pods() -> None:
-    e = with_release()
-    settled(e)
-    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
-    e.sync()
-    e.reconcile()  # the rollout starts: the canary is slot b
-    e.sync()
+    e = rolling_out()
     canary = e.api.get(f"{RELEASES}/web")["status"]["canary"]["templateHash"]  # type: ignore[index]
     e.stores.pods.apply("ADDED", pod("web-b-1", "b", ready=False, restarts=2, template=canary))
     e.stores.pods.apply("ADDED", pod("web-b-2", "b", ready=True, restarts=1, template=canary))
@@ -85,12 +91,7 @@ def test_the_effective_weight_of_the_replicas_provider_is_read_from_the_stores()
 
 
 def test_a_slot_is_ready_only_once_no_pod_of_an_older_template_is_left() -> None:
-    e = with_release()
-    settled(e)
-    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
-    e.sync()
-    e.reconcile()  # the rollout starts: the canary is slot b
-    e.sync()
+    e = rolling_out()
     d = e.stores.deployments.get("shop", "web-b")
     assert d is not None
     # the controller made one pod of the new template; a rolled-back version's pod is still Ready
