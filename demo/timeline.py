@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from ripcord.api import wording
+
 FAILURE, DEGRADED, DETECTED, IN_PROGRESS = "✗ FAILURE", "⚠️ DEGRADED", "🔴 DETECTED", "🔄 IN PROGRESS"
 RESTORED, HEALTHY, PROMOTED, INSTALLED = "✓ RESTORED", "✓ HEALTHY", "✓ PROMOTED", "✓ INSTALLED"
 
@@ -81,8 +83,11 @@ def rollback_text(version: str, reason: Mapping[str, Any]) -> str:
         why = str(reason.get("message", "?")).removeprefix("pre-traffic gate: ")
         return f"Ripcord rolls {version} back before any user request reached it (pre-traffic gate): {why}"
     if reason.get("metric") is not None and reason.get("value") is not None:
-        return (f"Ripcord rolls {version} back on its own: {reason['metric']} = {reason['value']:.3g} "
-                f"breached {reason.get('bound', '?')} at canary weight {reason.get('weight', '?')}%")
+        metric = str(reason["metric"])
+        kind = metric if metric in ("error-rate", "latency") else None  # the demo's metrics are named by type
+        return (f"Ripcord rolls {version} back on its own: "
+                f"{wording.breach(metric, float(reason['value']), reason.get('bound'), kind)} "
+                f"at canary weight {reason.get('weight', '?')}%")
     return f"Ripcord rolls {version} back: {reason.get('message', '?')}"
 
 

@@ -42,7 +42,7 @@ def test_marks_follow_the_post_mortem_and_the_rollouts_outcome() -> None:
     served = [m.status for m in sorted(moments, key=lambda m: m.at) if m.event.startswith("Data plane serves")]
     assert served == ["⚠️ DEGRADED", "🔄 IN PROGRESS"]  # the faulty canary degraded users; the fix did not
     detected = next(m for m in moments if m.status == "🔴 DETECTED")
-    assert detected.event == ("Ripcord rolls 2.0.0 back on its own: error-rate = 1 breached <= 0.02 "
+    assert detected.event == ("Ripcord rolls 2.0.0 back on its own: error-rate = 100% breached <= 2% "
                               "at canary weight 5%")
     assert detected.at == parse_time("2026-01-29T14:30:07.25Z")
     assert {m.status for m in moments} >= {"✓ RESTORED", "✓ PROMOTED"}
