@@ -106,26 +106,34 @@ def _namespace_name(test_name: str) -> str:
     return f"t-{base}-{uuid.uuid4().hex[:6]}"
 
 
-@pytest.fixture
-def namespace(kube, request: pytest.FixtureRequest) -> Iterator[str]:
+@contextlib.contextmanager
+def temporary_namespace(kube: Any, name: str) -> Iterator[str]:
+    """A namespace for one test, ready for pods; deleted afterwards (Releases' finalizers cleared first)."""
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
     core = client.CoreV1Api(kube)
-    name = _namespace_name(request.node.name)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
         name=name, labels={"ripcord.dev/test": "true"})))
     # The ServiceAccount admission plugin refuses pods until the default token exists.
     wait_until(lambda: core.read_namespaced_service_account("default", name).secrets, 30,
                f"the default ServiceAccount token in {name}", interval=0.1)
-    yield name
-    from sandbox.releases import clear_release_finalizers
-    clear_release_finalizers(kube, name)
     try:
-        core.delete_namespace(name)
-    except ApiException as e:
-        if e.status != 404:
-            raise
+        yield name
+    finally:
+        from sandbox.releases import clear_release_finalizers
+        clear_release_finalizers(kube, name)
+        try:
+            core.delete_namespace(name)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+@pytest.fixture
+def namespace(kube, request: pytest.FixtureRequest) -> Iterator[str]:
+    with temporary_namespace(kube, _namespace_name(request.node.name)) as name:
+        yield name
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

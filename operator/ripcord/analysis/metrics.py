@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Callable, Hashable, Mapping, Optional
 
 from ..api.models import MetricSpec
@@ -82,11 +83,14 @@ def _attribution(profile: SourceProfile, target: Target) -> Callable[[Labels], O
     if not prefix:
         return of
     pod_label = profile.pod_label or "pod"
+    slot_pod = re.compile(queries.pod_regex(target.canary))
 
     def current(labels: Labels) -> Optional[str]:
         workload = of(labels)
-        pod = labels.get(pod_label)
-        if workload == target.canary and pod and not pod.startswith(prefix):
+        pod = labels.get(pod_label) or ""
+        # only a pod of the slot's Deployment that is not the canary's ReplicaSet; a failure that
+        # reached no pod ("unknown", or no pod label) stays the canary's
+        if workload == target.canary and slot_pod.fullmatch(pod) and not pod.startswith(prefix):
             return None
         return workload
     return current

@@ -13,11 +13,10 @@ from typing import Any, Iterator
 
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from ripcord.api.models import GROUP, PLURAL, VERSION
 from ripcord.kube import safejson
-from sandbox.testing import wait_until
+from sandbox.pytest_plugin import temporary_namespace
 from tests.integration.support import OperatorProcess, Releases, release_manifest, write_operator_config
 
 safejson.install_client()  # this test reads the deep Release back, and so does the namespace's teardown
@@ -40,26 +39,14 @@ def create_raw(api: client.ApiClient, namespace: str, text: str) -> None:
         headers[token["key"]] = token["value"]
     r = api.rest_client.pool_manager.request(
         "POST", f"{cfg.host}/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}", body=text.encode(),
-        headers=headers, timeout=int(__import__("os").environ.get("DEEP_TIMEOUT","30")))
+        headers=headers, timeout=30)
     assert r.status == 201, r.data[:500]
 
 
 @pytest.fixture
 def other_namespace(kube: client.ApiClient, namespace: str) -> Iterator[str]:
-    core = client.CoreV1Api(kube)
-    name = f"{namespace[:55]}-other"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name,
-                                                                          labels={"ripcord.dev/test": "true"})))
-    wait_until(lambda: core.read_namespaced_service_account("default", name).secrets, 30,
-               f"the default ServiceAccount token in {name}", interval=0.1)
-    yield name
-    from sandbox.releases import clear_release_finalizers
-    clear_release_finalizers(kube, name)
-    try:
-        core.delete_namespace(name)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+    with temporary_namespace(kube, f"{namespace[:55]}-other") as name:
+        yield name
 
 
 @pytest.mark.integration

@@ -57,24 +57,24 @@ def labelled(name: str, version: str, shard: str, **spec: Any) -> dict[str, Any]
     return body
 
 
-def config_map(core: client.CoreV1Api, ns: str, value: str) -> None:
-    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "tour-config"}, "data": {"mode": value}}
+def _put(replace: Any, create: Any, name: str, ns: str, body: dict[str, Any]) -> None:
+    """Replace the object, or create it the first time."""
     try:
-        core.replace_namespaced_config_map("tour-config", ns, body)
+        replace(name, ns, body)
     except client.ApiException as exc:
         if exc.status != 404:
             raise
-        core.create_namespaced_config_map(ns, body)
+        create(ns, body)
+
+
+def config_map(core: client.CoreV1Api, ns: str, value: str) -> None:
+    _put(core.replace_namespaced_config_map, core.create_namespaced_config_map, "tour-config", ns,
+         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "tour-config"}, "data": {"mode": value}})
 
 
 def secret(core: client.CoreV1Api, ns: str, value: str) -> None:
-    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tour-secret"}, "stringData": {"token": value}}
-    try:
-        core.replace_namespaced_secret("tour-secret", ns, body)
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
-        core.create_namespaced_secret(ns, body)
+    _put(core.replace_namespaced_secret, core.create_namespaced_secret, "tour-secret", ns,
+         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tour-secret"}, "stringData": {"token": value}})
 
 
 def audited(log: Path, since: dt.datetime, namespace: str) -> collections.Counter[Request]:

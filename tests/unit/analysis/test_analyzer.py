@@ -573,3 +573,15 @@ def test_an_older_template_s_pod_in_the_canary_s_slot_is_not_the_canary(prom):
     own = make(prom).analyze(s, target, since=T_SINCE, now=T_NOW, step=0, weight=10.0, judge_state=None,
                              failed_checks=0)
     assert own.verdict == "Pass", own
+
+
+def test_a_failure_that_reached_no_pod_stays_the_canary_s_with_its_replica_set_known():
+    from ripcord.analysis.metrics import _attribution
+    from ripcord.analysis.queries import GATEWAY
+    target = Target(namespace="shop", release="web", canary="web-b", stable="web-a", canary_pods="web-b-5d8f9c-")
+    of = _attribution(GATEWAY, target)
+    pod = GATEWAY.pod_label or "pod"
+    refused = {"backend_service": "web-b", "backend_workload": "unknown", pod: "unknown", "code": "503"}
+    assert of(refused) == "web-b"
+    assert of({"backend_service": "web-b", "backend_workload": "web-b", pod: "web-b-5d8f9c-abcde"}) == "web-b"
+    assert of({"backend_service": "web-b", "backend_workload": "web-b", pod: "web-b-7c4f00-old00"}) is None

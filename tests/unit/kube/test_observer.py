@@ -73,12 +73,7 @@ def test_pod_health_comes_from_the_store_of_pods() -> None:
 
 
 def test_the_effective_weight_of_the_replicas_provider_is_read_from_the_stores() -> None:
-    e = with_release()
-    settled(e)
-    e.api.objects[f"{RELEASES}/web"]["spec"] = release("2.0.0")["spec"]
-    e.sync()
-    e.reconcile()
-    e.sync()
+    e = rolling_out()
     status = e.api.get(f"{RELEASES}/web")["status"]  # type: ignore[index]
     assert status["rollout"]["state"] == "Progressing"
     for name, slot in (("web-a-1", "a"), ("web-a-2", "a"), ("web-b-1", "b")):
