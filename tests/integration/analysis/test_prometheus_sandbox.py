@@ -227,7 +227,7 @@ def test_a_scrape_gap_does_not_count_a_pod_twice(sandbox: Any, namespace: str, k
         t0 = time.time()
         wait_until(lambda: prometheus_query(sandbox.prometheus_url, plain), 30, f"series of {pod}")
 
-        os.kill(pid, signal.SIGSTOP)
+        stop_process(pid)
         try:
             wait_until(lambda: not prometheus_query(sandbox.prometheus_url, plain), 30,
                        f"series of {pod} marked stale")
