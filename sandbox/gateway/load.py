@@ -25,7 +25,7 @@ import random
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -33,7 +33,7 @@ from .discovery import ClusterState
 from .metrics import UNKNOWN, GatewayMetrics
 from .record import Aggregator, Outcome, RecordFile, read_rows
 from .routing import Pick, Router, Target
-from .upstream import ConnectFailed, Pool
+from .upstream import ConnectFailed, Pool, Response
 
 log = logging.getLogger("sandbox.gateway.load")
 
@@ -195,15 +195,8 @@ class Load:
         assert copy.pod is not None and copy.port is not None
         loop = asyncio.get_running_loop()
         start = loop.time()
-        flags = ""
         try:
-            code = (await self.pool.get(copy.pod.ip, copy.port, path, timeout_s)).status
-        except TimeoutError:
-            code, flags = 504, "UT"
-        except ConnectFailed:
-            code, flags = 503, "UF"
-        except ConnectionError:
-            code, flags = 503, "UC"
+            _, code, flags = await self._send(copy.pod.ip, copy.port, path, timeout_s)
         finally:
             self.mirror_inflight -= 1
         answered = not flags
@@ -215,19 +208,26 @@ class Load:
         assert pick.pod is not None and pick.port is not None
         loop = asyncio.get_running_loop()
         start = loop.time()
-        version, flags = "none", ""
         try:
-            resp = await self.pool.get(pick.pod.ip, pick.port, path, timeout_s, headers)
-            code, version = resp.status, resp.version or "none"
-        except TimeoutError:
-            code, flags = 504, "UT"
-        except ConnectFailed:
-            code, flags = 503, "UF"
-        except ConnectionError:
-            code, flags = 503, "UC"
+            resp, code, flags = await self._send(pick.pod.ip, pick.port, path, timeout_s, headers)
         finally:
             self.inflight -= 1
+        version = (resp.version or "none") if resp is not None else "none"
         self._record(namespace, pick, code, flags, version, loop.time() - start)
+
+    async def _send(self, ip: str, port: int, path: str, timeout_s: float,
+                    headers: dict[str, str] | None = None) -> tuple[Optional[Response], int, str]:
+        """The response (None when none came back), its status, and Envoy's flags for a failure:
+        UT timed out (504), UF connection refused (503), UC connection reset (503)."""
+        try:
+            resp = await self.pool.get(ip, port, path, timeout_s, headers)
+        except TimeoutError:
+            return None, 504, "UT"
+        except ConnectFailed:
+            return None, 503, "UF"
+        except ConnectionError:
+            return None, 503, "UC"
+        return resp, resp.status, ""
 
     def _record(self, namespace: str, pick: Pick, code: int, flags: str, version: str, seconds: float) -> None:
         """One outcome: metrics labelled as Istio's client side labels them, and the record.
