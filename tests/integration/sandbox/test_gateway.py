@@ -73,8 +73,14 @@ def test_service_load_answers_with_versions_and_metrics(kube, namespace, sandbox
         return got if {("web-old", "200", ""), ("web-new", "500", "")} <= got else set()
 
     wait_until(gateway_series, 30, "the gateway's series in Prometheus")
-    app = prometheus_query(sandbox.prometheus_url, f'sum by (workload, code) (http_requests_total{{namespace="{namespace}"}})')
-    assert {(m["metric"]["workload"], m["metric"]["code"]) for m in app} >= {("web-old", "200"), ("web-new", "500")}
+
+    def app_series() -> set[tuple[str, str]]:
+        # the pods' own counters, scraped on their own schedule: waited for like the gateway's
+        got = {(m["metric"]["workload"], m["metric"]["code"]) for m in prometheus_query(
+            sandbox.prometheus_url, f'sum by (workload, code) (http_requests_total{{namespace="{namespace}"}})')}
+        return got if {("web-old", "200"), ("web-new", "500")} <= got else set()
+
+    wait_until(app_series, 30, "the pods' own series in Prometheus")
     hist = prometheus_query(sandbox.prometheus_url, f'gateway_request_duration_seconds_bucket{{namespace="{namespace}",backend_workload="web-old"}}')
     assert "0.005" in {m["metric"]["le"] for m in hist}
 

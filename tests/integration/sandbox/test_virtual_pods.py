@@ -104,8 +104,10 @@ def test_a_never_ready_virtual_pod_fails_its_readiness_probe(kube: client.ApiCli
     client.CoreV1Api(kube).create_namespaced_pod(namespace, _pod("unready", {"READY_FAIL": "1"}))
     wait_until(lambda: any(e.reason == "Unhealthy" and "statuscode: 503" in e.message
                            for e in events(kube, namespace, "unready")), 30, "a failed readiness probe event")
-    pod = read_pod(kube, namespace, "unready")
-    assert pod["status"]["phase"] == "Running" and condition(pod, "Ready") == "False"
+    # the probe's Event can be written before the pod's status: wait for the status too
+    pod = wait_until(lambda: ((p := read_pod(kube, namespace, "unready")).get("status") or {}).get("phase") == "Running" and p,
+                     30, "the unready pod's status: Running")
+    assert condition(pod, "Ready") == "False"
     cs = container_status(pod, "c")
     assert "running" in cs["state"] and cs["ready"] is False, cs
 
