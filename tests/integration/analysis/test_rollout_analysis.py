@@ -8,7 +8,8 @@ keep these tests exact: the sequential judge has its own tests (test_judge_rollo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import threading
+from typing import Any, Optional
 
 import pytest
 from kubernetes import client
@@ -177,6 +178,35 @@ def test_hanging_requests_are_rolled_back_on_gateway_metrics(releases: Releases,
 
 
 @pytest.mark.integration
+class _StatusRecorder:
+    """Watches one Release and keeps every status it is given (a poll can miss a short-lived one)."""
+
+    def __init__(self, releases: Releases, name: str) -> None:
+        from kubernetes import watch
+        self.statuses: list[dict[str, Any]] = []
+        self._watch = watch.Watch()
+        custom = releases.custom
+        rv = releases.get(name)["metadata"]["resourceVersion"]
+
+        self.error: Optional[BaseException] = None
+
+        def run() -> None:
+            try:
+                for event in self._watch.stream(custom.list_namespaced_custom_object, "ripcord.dev", "v1alpha1",
+                                                releases.ns, "releases", field_selector=f"metadata.name={name}",
+                                                resource_version=rv, timeout_seconds=300):
+                    self.statuses.append(event["object"].get("status") or {})
+            except Exception as exc:  # noqa: BLE001 - the stream ends when stopped; kept for the failure message
+                self.error = exc
+
+        self._thread = threading.Thread(target=run, name=f"watch-{name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._watch.stop()
+        self._thread.join(timeout=10)
+
+
 def test_fix_is_promoted_while_the_stable_is_broken(releases: Releases, operator: Any, namespace: str, load: Load,
                                                     stopwatch: Stopwatch) -> None:
     """The stable fails 30% of requests; the fix fails none. Absolute bounds judge the canary
@@ -190,17 +220,18 @@ def test_fix_is_promoted_while_the_stable_is_broken(releases: Releases, operator
     releases.wait_phase(name, "Stable", timeout=90)
     stopwatch.mark("broken 1.1.0 stable")
     traffic = load.start(name, rps=40)
+    seen = _StatusRecorder(releases, name)  # every status the rollout writes, however briefly it lasts
     releases.apply(release_manifest(name, "1.1.1", steps=STEPS, analysis=analysis))
     rid = rollout_id(releases, name)
-
-    # while it runs, the analysis sees the broken stable beside the clean canary
-    during = wait_status(releases, name,
-                         lambda s: (metric(s, "error-rate").get("stableValue") or 0) > 0.15
-                         and metric(s, "error-rate").get("verdict") == "Pass", 90,
-                         "an analysis passing the canary beside the broken stable")
-    m = metric(during, "error-rate")
-    assert m["value"] == 0.0 and m["bound"] == "<= 0.05", m
     status = releases.wait_outcome(name, "Promoted", rollout_id=rid, timeout=120)
+    seen.stop()
+
+    # while it ran, the analysis saw the broken stable beside the clean canary
+    during = [metric(s, "error-rate") for s in seen.statuses
+              if (metric(s, "error-rate").get("stableValue") or 0) > 0.15 and metric(s, "error-rate").get("verdict") == "Pass"]
+    assert during, f"no analysis passed the canary beside the broken stable (watch error: {seen.error!r})"
+    m = during[0]
+    assert m["value"] == 0.0 and m["bound"] == "<= 0.05", m
     stopwatch.mark("1.1.1 promoted")
 
     h = entry(status, rid)
