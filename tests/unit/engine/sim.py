@@ -320,3 +320,24 @@ def installed(s: Optional[ReleaseSpec] = None, **kw: Any) -> World:
 
 def start_rollout(w: World, version: str = "2.0.0", **env: str) -> None:
     w.edit(version=version, template=template(version, **env))
+
+
+# ---------------------------------------------------------------- how a run steps: the kill points of the restart tests
+
+def uninterrupted(w: World, i: int) -> World:
+    w.tick()
+    return w
+
+
+def restart_every_tick(w: World, i: int) -> World:
+    w = w.restarted()
+    w.tick()
+    return w
+
+
+def kill_after_status_write(every: int, offset: int) -> Callable[[World, int], World]:
+    def step(w: World, i: int) -> World:
+        crash = i % every == offset
+        w.tick(crash=crash)
+        return w.restarted() if crash else w
+    return step

@@ -13,7 +13,7 @@ import pytest
 
 from ripcord.engine.calls import HookRead, Reply
 from ripcord.engine.decide import decide
-from tests.unit.engine.sim import World, installed, passing, spec, start_rollout
+from tests.unit.engine.sim import World, kill_after_status_write, restart_every_tick, uninterrupted, installed, passing, spec, start_rollout
 from tests.unit.engine.test_engine_gate import healthy, like_2_0_0
 
 HOOKS = [{"name": n, "type": t, "url": f"http://hooks.test/{n}", "interval": "3s"} for n, t in (
@@ -57,25 +57,6 @@ def run(step: Callable[[World, int], World], limit: int = 2000) -> World:
             return w
         w = step(w, i)
     raise AssertionError(f"stuck: {w.status.phase} {w.status.message}")
-
-
-def uninterrupted(w: World, i: int) -> World:
-    w.tick()
-    return w
-
-
-def restart_every_tick(w: World, i: int) -> World:
-    w = w.restarted()
-    w.tick()
-    return w
-
-
-def kill_after_status_write(every: int, offset: int) -> Callable[[World, int], World]:
-    def step(w: World, i: int) -> World:
-        crash = i % every == offset
-        w.tick(crash=crash)
-        return w.restarted() if crash else w
-    return step
 
 
 def kill_before_status_write(every: int, offset: int) -> Callable[[World, int], World]:

@@ -17,7 +17,7 @@ import pytest
 from ripcord.api.models import MetricResult
 from ripcord.engine.decide import decide
 from ripcord.engine.observed import AnalysisResult, HealthBreach
-from tests.unit.engine.sim import World, check_recordable, inconclusive, passing, spec, start_rollout
+from tests.unit.engine.sim import World, kill_after_status_write, restart_every_tick, uninterrupted, check_recordable, inconclusive, passing, spec, start_rollout
 
 Pred = Callable[[World], bool]
 Act = Callable[[World], None]
@@ -93,25 +93,6 @@ def run(step: Callable[[World, int], World], limit: int = 3000) -> tuple[World, 
         events.extend(e.reason for e in (w.emitted(w.plans[-1]) if w.plans else ()))
         w.plans.clear()
     raise AssertionError(f"script stuck at step {len(script()) - len(todo)}: {w.status.phase} {w.status.message}")
-
-
-def uninterrupted(w: World, i: int) -> World:
-    w.tick()
-    return w
-
-
-def restart_every_tick(w: World, i: int) -> World:
-    w = w.restarted()
-    w.tick()
-    return w
-
-
-def kill_after_status_write(every: int, offset: int) -> Callable[[World, int], World]:
-    def step(w: World, i: int) -> World:
-        crash = i % every == offset
-        w.tick(crash=crash)
-        return w.restarted() if crash else w
-    return step
 
 
 def kill_before_status_write(every: int, offset: int) -> Callable[[World, int], World]:
