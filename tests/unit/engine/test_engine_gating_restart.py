@@ -13,7 +13,8 @@ import pytest
 
 from ripcord.engine.calls import HookRead, Reply
 from ripcord.engine.decide import decide
-from tests.unit.engine.sim import World, kill_after_status_write, restart_every_tick, uninterrupted, installed, passing, spec, start_rollout
+from tests.unit.engine.sim import (World, installed, kill_after_status_write, passing, restart_every_tick, spec,
+                                   start_rollout, uninterrupted)
 from tests.unit.engine.test_engine_gate import healthy, like_2_0_0
 
 HOOKS = [{"name": n, "type": t, "url": f"http://hooks.test/{n}", "interval": "3s"} for n, t in (

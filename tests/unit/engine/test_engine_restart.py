@@ -17,7 +17,8 @@ import pytest
 from ripcord.api.models import MetricResult
 from ripcord.engine.decide import decide
 from ripcord.engine.observed import AnalysisResult, HealthBreach
-from tests.unit.engine.sim import World, kill_after_status_write, restart_every_tick, uninterrupted, check_recordable, inconclusive, passing, spec, start_rollout
+from tests.unit.engine.sim import (World, check_recordable, inconclusive, kill_after_status_write, passing,
+                                   restart_every_tick, spec, start_rollout, uninterrupted)
 
 Pred = Callable[[World], bool]
 Act = Callable[[World], None]
